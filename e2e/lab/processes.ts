@@ -1,0 +1,107 @@
+// Long-running lab processes: started detached (they outlive `make lab-up`), logs in a file, a pid file
+// per process so that a scenario can kill one and `lab-down` can find them all.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface DaemonSpec {
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly logFile: string;
+  readonly pidFile: string;
+  /** Runs the process inside this network namespace (`ip netns exec`). */
+  readonly netns?: string;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export function startDaemon(spec: DaemonSpec): number {
+  mkdirSync(dirname(spec.logFile), { recursive: true });
+  mkdirSync(dirname(spec.pidFile), { recursive: true });
+  const log = openSync(spec.logFile, 'a');
+  const [command, args] = spec.netns === undefined
+    ? [spec.command, spec.args]
+    : ['ip', ['netns', 'exec', spec.netns, spec.command, ...spec.args]];
+  // `ip netns exec` execs the command in place, so the pid we record is the daemon's own.
+  const child = spawn(command, args, {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, ...spec.env },
+  });
+  closeSync(log);
+  if (child.pid === undefined) throw new Error(`${spec.name}: could not start ${command}`);
+  child.unref();
+  writeFileSync(spec.pidFile, `${child.pid}\n`);
+  return child.pid;
+}
+
+export function readPid(pidFile: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie answers kill(0) but is dead; /proc tells.
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+export function runningPid(pidFile: string): number | undefined {
+  const pid = readPid(pidFile);
+  return pid !== undefined && isAlive(pid) ? pid : undefined;
+}
+
+/** Sends `signal`, waits up to `graceMs` for the process to go, then SIGKILLs it. Removes the pid file. */
+export async function stopDaemon(pidFile: string, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<void> {
+  const pid = readPid(pidFile);
+  if (pid !== undefined && isAlive(pid)) {
+    process.kill(pid, signal);
+    const deadline = Date.now() + graceMs;
+    while (isAlive(pid) && Date.now() < deadline) await sleep(25);
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    while (isAlive(pid)) await sleep(10);
+  }
+  rmSync(pidFile, { force: true });
+}
+
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export function run(command: string, args: readonly string[], options: { input?: string; netns?: string } = {}): string {
+  const [file, argv] = options.netns === undefined ? [command, args] : ['ip', ['netns', 'exec', options.netns, command, ...args]];
+  return execFileSync(file, argv, { encoding: 'utf8', input: options.input, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** Polls `check` every `intervalMs` until it returns true or `timeoutMs` passes. */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}

@@ -1,0 +1,241 @@
+// A small REST client for the Kubernetes API on top of client-node's KubeConfig (which knows every way to
+// authenticate). We do not use client-node's typed APIs for the hot paths: the kit needs streaming watches
+// with its own deadlines, server-side apply on any subresource, and one keep-alive connection pool.
+
+import http from 'node:http';
+import https from 'node:https';
+import { createInterface } from 'node:readline';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { apiVersionOf, resourcePath, type KubeObject, type ResourceType } from './resources.js';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export function isStatus(error: unknown, status: number): boolean {
+  return error instanceof ApiError && error.status === status;
+}
+
+interface WatchErrorStatus {
+  code?: number;
+  reason?: string;
+  message?: string;
+}
+
+export interface WatchEvent<T> {
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+  readonly object: T;
+}
+
+export interface ListResult<T> {
+  readonly items: T[];
+  readonly resourceVersion: string;
+}
+
+interface RequestOptions {
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
+  readonly signal?: AbortSignal;
+  /** Gives up when no response has arrived by then. Watches pass none and use their own deadline. */
+  readonly timeoutMs?: number;
+}
+
+const AUTH_REFRESH_MS = 60_000; // projected ServiceAccount tokens rotate; re-read them every minute
+
+export class KubeClient {
+  private readonly server: URL;
+  private readonly agent: http.Agent;
+  private authHeaders: Record<string, string> = {};
+  private authReadAt = 0;
+
+  private constructor(
+    private readonly config: KubeConfig,
+    tls: https.AgentOptions,
+    private readonly userAgent: string,
+  ) {
+    const cluster = config.getCurrentCluster();
+    if (cluster === null) throw new Error('kubeconfig: no current cluster');
+    this.server = new URL(cluster.server);
+    this.agent = this.server.protocol === 'https:'
+      ? new https.Agent({ ...tls, keepAlive: true, maxSockets: 32 })
+      : new http.Agent({ keepAlive: true, maxSockets: 32 });
+  }
+
+  static async create(config: KubeConfig, userAgent = 'l2lb'): Promise<KubeClient> {
+    const probe: https.RequestOptions = {};
+    await config.applyToHTTPSOptions(probe);
+    const cluster = config.getCurrentCluster();
+    const tls: https.AgentOptions = { ca: probe.ca, cert: probe.cert, key: probe.key };
+    if (cluster?.skipTLSVerify === true) tls.rejectUnauthorized = false;
+    if (cluster?.tlsServerName !== undefined) tls.servername = cluster.tlsServerName;
+    return new KubeClient(config, tls, userAgent);
+  }
+
+  private async headers(): Promise<Record<string, string>> {
+    if (Date.now() - this.authReadAt > AUTH_REFRESH_MS) {
+      const options: https.RequestOptions = { headers: {} };
+      await this.config.applyToHTTPSOptions(options);
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(options.headers ?? {})) {
+        if (typeof value === 'string') headers[name] = value;
+      }
+      if (typeof options.auth === 'string') headers.Authorization = `Basic ${Buffer.from(options.auth).toString('base64')}`;
+      this.authHeaders = headers;
+      this.authReadAt = Date.now();
+    }
+    return this.authHeaders;
+  }
+
+  private async open(method: string, path: string, options: RequestOptions): Promise<http.IncomingMessage> {
+    const url = new URL(this.server.pathname.replace(/\/$/, '') + path, this.server);
+    for (const [name, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    }
+    const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+    const headers: Record<string, string> = {
+      ...(await this.headers()),
+      Accept: 'application/json',
+      'User-Agent': this.userAgent,
+    };
+    if (body !== undefined) {
+      headers['Content-Type'] = options.contentType ?? 'application/json';
+      headers['Content-Length'] = String(body.length);
+    }
+    const transport = url.protocol === 'https:' ? https : http;
+    return await new Promise((resolve, reject) => {
+      const request = transport.request(url, { method, headers, agent: this.agent, signal: options.signal }, resolve);
+      request.on('error', reject);
+      if (options.timeoutMs !== undefined) {
+        request.setTimeout(options.timeoutMs, () => request.destroy(new Error(`${method} ${path}: no answer in ${options.timeoutMs} ms`)));
+      }
+      request.end(body);
+    });
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.open(method, path, { timeoutMs: 30_000, ...options });
+    const chunks: Buffer[] = [];
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const status = response.statusCode ?? 0;
+    if (status >= 200 && status < 300) return (text === '' ? undefined : JSON.parse(text)) as T;
+    throw apiErrorFrom(method, path, status, text);
+  }
+
+  async list<T extends KubeObject>(type: ResourceType, namespace?: string, labelSelector?: string): Promise<ListResult<T>> {
+    const list = await this.request<{ items: T[]; metadata: { resourceVersion: string } }>(
+      'GET', resourcePath(type, namespace), { query: { labelSelector } });
+    // List items carry neither apiVersion nor kind; fill them in so cached objects look like watched ones.
+    const items = list.items.map((item) => ({ ...item, apiVersion: apiVersionOf(type), kind: type.kind }));
+    return { items, resourceVersion: list.metadata.resourceVersion };
+  }
+
+  /** Streams watch events until the server closes the stream, `signal` aborts, or an error. Resolves
+   *  on a clean end of the stream and rejects on anything else. */
+  async watch<T>(
+    type: ResourceType,
+    options: { resourceVersion: string; timeoutSeconds: number; namespace?: string; signal: AbortSignal },
+    onEvent: (event: WatchEvent<T>) => void,
+  ): Promise<void> {
+    const response = await this.open('GET', resourcePath(type, options.namespace), {
+      signal: options.signal,
+      query: {
+        watch: true,
+        resourceVersion: options.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: options.timeoutSeconds,
+      },
+    });
+    if (response.statusCode !== 200) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of response) chunks.push(chunk as Buffer);
+      throw apiErrorFrom('WATCH', resourcePath(type), response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
+    }
+    const lines = createInterface({ input: response, crlfDelay: Infinity });
+    await new Promise<void>((resolve, reject) => {
+      const fail = (error: unknown): void => {
+        reject(error); // first: closing the reader emits 'close', which would resolve instead
+        lines.close();
+        response.destroy();
+      };
+      response.on('error', fail);
+      response.on('aborted', () => fail(new Error('watch stream aborted')));
+      lines.on('close', resolve);
+      lines.on('line', (line) => {
+        if (line.trim() === '') return;
+        try {
+          const event = JSON.parse(line) as WatchEvent<T> | { type: 'ERROR'; object: WatchErrorStatus };
+          // An ERROR event carries a Status (410 Gone when our resourceVersion is too old): surface it
+          // as the same ApiError a failed request gives, so callers handle both alike.
+          if (event.type === 'ERROR') {
+            const status = event.object as WatchErrorStatus;
+            fail(new ApiError(status.code ?? 0, status.reason ?? '', `WATCH ${type.plural}: ${status.code} ${status.message}`));
+            return;
+          }
+          onEvent(event as WatchEvent<T>);
+        } catch (error) {
+          fail(error);
+        }
+      });
+    });
+  }
+
+  get<T>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
+    return this.request<T>('GET', resourcePath(type, namespace, name));
+  }
+
+  create<T extends KubeObject>(type: ResourceType, object: T): Promise<T> {
+    return this.request<T>('POST', resourcePath(type, object.metadata.namespace), { body: object });
+  }
+
+  update<T extends KubeObject>(type: ResourceType, object: T): Promise<T> {
+    return this.request<T>('PUT', resourcePath(type, object.metadata.namespace, object.metadata.name), { body: object });
+  }
+
+  delete(type: ResourceType, namespace: string | undefined, name: string): Promise<unknown> {
+    return this.request('DELETE', resourcePath(type, namespace, name));
+  }
+
+  patch<T>(type: ResourceType, namespace: string | undefined, name: string, patch: unknown,
+    kind: 'merge' | 'strategic' | 'json' = 'merge', subresource?: string): Promise<T> {
+    const contentType = { merge: 'application/merge-patch+json', strategic: 'application/strategic-merge-patch+json',
+      json: 'application/json-patch+json' }[kind];
+    return this.request<T>('PATCH', resourcePath(type, namespace, name, subresource), { body: patch, contentType });
+  }
+
+  /** Server-side apply: `object` holds exactly the fields `fieldManager` owns. */
+  apply<T>(type: ResourceType, object: KubeObject, fieldManager: string, subresource?: string): Promise<T> {
+    const { namespace, name } = object.metadata;
+    if (name === undefined) throw new Error(`apply ${type.kind}: object has no name`);
+    return this.request<T>('PATCH', resourcePath(type, namespace, name, subresource), {
+      body: { apiVersion: apiVersionOf(type), kind: type.kind, ...object },
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager, force: true },
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function apiErrorFrom(method: string, path: string, status: number, text: string): ApiError {
+  let reason = '';
+  let message = text.slice(0, 500);
+  try {
+    const body = JSON.parse(text) as { reason?: string; message?: string };
+    reason = body.reason ?? '';
+    message = body.message ?? message;
+  } catch {
+    // not a Status object: keep the raw text
+  }
+  return new ApiError(status, reason, `${method} ${path}: ${status} ${reason}: ${message}`);
+}

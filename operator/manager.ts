@@ -1,0 +1,129 @@
+// The manager owns what controllers share and starts and stops it in order:
+//   start: HTTP endpoints → informers (caches warm even on a standby replica, so failover is fast) →
+//          wait for sync (ready) → leader election, if any → controllers;
+//   stop (SIGTERM): controllers stop taking keys and finish in-flight work → the lease is released →
+//          informers stop → HTTP endpoints close.
+// Reconcilers receive what they need from here; they construct nothing global.
+
+import { Controller } from './controller.js';
+import { HttpEndpoints } from './http-endpoints.js';
+import { Informer, type InformerOptions } from './informer.js';
+import type { KubeClient } from './kube-client.js';
+import { LeaderElector, type LeaderElectionConfig } from './leader.js';
+import { errorText, type Logger } from './log.js';
+import type { KubeObject, ResourceType } from './resources.js';
+
+export interface ManagerOptions {
+  readonly client: KubeClient;
+  readonly logger: Logger;
+  readonly httpPort?: number;
+  readonly httpHost?: string;
+  readonly leaderElection?: LeaderElectionConfig;
+}
+
+export class Manager {
+  readonly client: KubeClient;
+  readonly logger: Logger;
+  readonly http: HttpEndpoints;
+  private readonly informerByKey = new Map<string, Informer<KubeObject>>();
+  private readonly controllers: Controller[] = [];
+  private elector: LeaderElector | undefined;
+  private controllersRunning = false;
+  private stopping: Promise<void> | undefined;
+  private synced = false;
+  /** Resolves when the manager has stopped, for whatever reason (signal, lost leadership). */
+  readonly done: Promise<void>;
+  private markDone!: () => void;
+
+  constructor(private readonly options: ManagerOptions) {
+    this.client = options.client;
+    this.logger = options.logger;
+    this.done = new Promise((resolve) => (this.markDone = resolve));
+    this.http = new HttpEndpoints({
+      healthz: () => ({ ok: true }),
+      readyz: () => (this.synced ? { ok: true } : { ok: false, reason: 'informer caches not synced' }),
+    });
+  }
+
+  /** One shared informer per resource type (and namespace): every controller reads the same cache. */
+  informer<T extends KubeObject>(type: ResourceType, options: Omit<InformerOptions, 'logger'> = {}): Informer<T> {
+    const key = `${type.group}/${type.plural}/${options.namespace ?? ''}/${options.labelSelector ?? ''}`;
+    let informer = this.informerByKey.get(key);
+    if (informer === undefined) {
+      informer = new Informer<KubeObject>(this.client, type, { ...options, logger: this.logger });
+      this.informerByKey.set(key, informer);
+    }
+    return informer as unknown as Informer<T>;
+  }
+
+  add(controller: Controller): this {
+    this.controllers.push(controller);
+    return this;
+  }
+
+  isLeader(): boolean {
+    return this.elector === undefined ? this.controllersRunning : this.elector.isLeader();
+  }
+
+  async start(): Promise<void> {
+    const port = await this.http.listen(this.options.httpPort ?? 0, this.options.httpHost);
+    this.logger.info('serving health endpoints', { port });
+    for (const informer of this.informerByKey.values()) informer.start();
+    await Promise.all([...this.informerByKey.values()].map((informer) => informer.waitForSync()));
+    this.synced = true;
+    this.logger.info('caches synced', { informers: this.informerByKey.size });
+    const election = this.options.leaderElection;
+    if (election === undefined) {
+      this.startControllers();
+      return;
+    }
+    this.elector = new LeaderElector(this.client, election, {
+      onStartedLeading: () => this.startControllers(),
+      onStoppedLeading: () => {
+        // A replica that lost its lease may hold stale decisions: stop, and let the supervisor restart it.
+        if (this.stopping === undefined) {
+          this.logger.error('leadership lost; stopping');
+          void this.stop();
+        }
+      },
+      onNewLeader: (identity) => this.logger.info('leader is', { identity }),
+    }, this.logger);
+    this.elector.start();
+  }
+
+  private startControllers(): void {
+    this.controllersRunning = true;
+    for (const controller of this.controllers) controller.start();
+    this.logger.info('controllers started', { controllers: this.controllers.map((c) => c.name) });
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutDown();
+    return this.stopping;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.logger.info('shutting down');
+    await Promise.all(this.controllers.map((controller) => controller.stop()));
+    this.controllersRunning = false;
+    await this.elector?.stop();
+    await Promise.all([...this.informerByKey.values()].map((informer) => informer.stop()));
+    await this.http.close();
+    this.client.close();
+    this.logger.info('stopped');
+    this.markDone();
+  }
+
+  /** SIGTERM and SIGINT stop the manager gracefully; a second signal exits at once. */
+  stopOnSignals(): void {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) process.exit(1);
+      signalled = true;
+      this.logger.info('signal received', { signal });
+      this.stop().catch((error: unknown) => this.logger.error('shutdown failed', { error: errorText(error) }));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+}

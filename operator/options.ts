@@ -1,0 +1,60 @@
+// Command-line flags shared by the entry points, parsed with node:util. Durations accept `ms`/`s`/`m`
+// suffixes (`--lease-duration=15s`); a bad value is an error that names the flag and the value.
+
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+
+export function parseDuration(flag: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (match === null) throw new Error(`--${flag} "${text}": not a duration (e.g. 500ms, 15s, 2m)`);
+  const value = Number(match[1]);
+  const unit = match[2] ?? 's';
+  return Math.round(value * (unit === 'ms' ? 1 : unit === 's' ? 1000 : 60_000));
+}
+
+export function parsePort(flag: string, text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--${flag} "${text}": not a TCP port`);
+  return port;
+}
+
+export interface ControllerOptions {
+  readonly kubeconfig: string | undefined;
+  readonly namespace: string;
+  readonly identity: string;
+  readonly leaderElect: boolean;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+  readonly httpPort: number;
+  readonly httpHost: string;
+}
+
+export function parseControllerOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ControllerOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      identity: { type: 'string' },
+      'leader-elect': { type: 'string', default: 'true' },
+      'lease-duration': { type: 'string', default: '15s' },
+      'renew-deadline': { type: 'string', default: '10s' },
+      'retry-period': { type: 'string', default: '2s' },
+      'http-port': { type: 'string', default: '7472' },
+      'http-host': { type: 'string', default: '0.0.0.0' },
+    },
+  });
+  return {
+    kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
+    namespace: values.namespace ?? env.METALLB_NAMESPACE ?? env.POD_NAMESPACE ?? 'metallb-system',
+    identity: values.identity ?? env.POD_NAME ?? `${hostname()}-${process.pid}`,
+    leaderElect: values['leader-elect'] !== 'false',
+    leaseDurationMs: parseDuration('lease-duration', values['lease-duration']),
+    renewDeadlineMs: parseDuration('renew-deadline', values['renew-deadline']),
+    retryPeriodMs: parseDuration('retry-period', values['retry-period']),
+    httpPort: parsePort('http-port', values['http-port']),
+    httpHost: values['http-host'],
+  };
+}
