@@ -53,7 +53,15 @@ function checkSchema<T extends { metadata: { name?: string; namespace?: string }
 ): Validated<T> {
   const label = objectLabel(kind, nameOf(object));
   if (!validate(object)) {
-    return { ok: false, errors: schemaProblems(validate.errors ?? [], object).map((p) => formatProblem(label, p)) };
+    // The namespace rule is still worth hearing about when the schema fails, if metadata can be read.
+    const metadata = (object as { metadata?: unknown } | null)?.metadata;
+    const readable = typeof metadata === 'object' && metadata !== null &&
+      ['name', 'namespace'].every((key) => ['string', 'undefined'].includes(typeof (metadata as Record<string, unknown>)[key]));
+    const problems = [
+      ...schemaProblems(validate.errors ?? [], object),
+      ...(readable ? metadataProblems({ metadata: metadata as { name?: string; namespace?: string } }, context) : []),
+    ];
+    return { ok: false, errors: problems.map((p) => formatProblem(label, p)) };
   }
   const problems = [...metadataProblems(object, context), ...semantic(object)];
   return problems.length === 0 ? { ok: true, object } : { ok: false, errors: problems.map((p) => formatProblem(label, p)) };
@@ -102,6 +110,12 @@ export function parsedAddresses(pool: IPAddressPool): ParsedEntry[] {
   });
 }
 
+/** ` (10.0.0.0-10.0.0.15)` when the entry's text does not already show its range. */
+function spelledOut(entry: ParsedEntry): string {
+  const range = formatRange(entry.range);
+  return range === entry.text.trim() ? '' : ` (${range})`;
+}
+
 function addressProblems(pool: IPAddressPool, others: readonly IPAddressPool[]): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const { addresses } = pool.spec;
@@ -132,7 +146,7 @@ function addressProblems(pool: IPAddressPool, others: readonly IPAddressPool[]):
         problems.push({
           field,
           value: entry.text,
-          reason: `overlaps ipaddresspool ${JSON.stringify(other.metadata.name ?? '')} spec.addresses[${clash.index}] ${JSON.stringify(clash.text)} (${formatRange(clash.range)})`,
+          reason: `overlaps ipaddresspool ${JSON.stringify(other.metadata.name ?? '')} spec.addresses[${clash.index}] ${JSON.stringify(clash.text)}${spelledOut(clash)}`,
         });
       }
     }

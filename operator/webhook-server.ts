@@ -1,0 +1,89 @@
+// The HTTPS endpoint the API server calls for admission. It owns a listening socket, hence a class; the
+// decisions are `admissionResponse`'s. The certificate can be swapped while serving (rotation).
+
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { IPAddressPool } from '../schemas/generated/types.js';
+import { admissionResponse, type AdmissionKind } from './webhook-admission.js';
+
+export const webhookPaths: Readonly<Record<string, AdmissionKind>> = {
+  '/validate-metallb-io-v1beta1-ipaddresspool': 'IPAddressPool',
+  '/validate-metallb-io-v1beta1-l2advertisement': 'L2Advertisement',
+};
+
+// The API server caps admission request bodies at 3 MiB; anything larger is not from it.
+const maxBodyBytes = 3 * 1024 * 1024;
+
+export interface WebhookServerOptions {
+  readonly cert: string;
+  readonly key: string;
+  /** The pools as the informer cache holds them now, read once per request. */
+  readonly pools: () => readonly IPAddressPool[];
+  readonly port?: number;
+  readonly host?: string;
+}
+
+export class WebhookServer {
+  private readonly server: Server;
+
+  constructor(private readonly options: WebhookServerOptions) {
+    this.server = createServer({ cert: options.cert, key: options.key, minVersion: 'TLSv1.2' }, (request, response) => {
+      this.handle(request, response);
+    });
+  }
+
+  /** Listens and resolves with the port (useful with port 0 in tests). */
+  start(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port ?? 9443, this.options.host ?? '0.0.0.0', () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** New connections use the new certificate; open ones keep theirs. */
+  updateCertificate(cert: string, key: string): void {
+    this.server.setSecureContext({ cert, key });
+  }
+
+  private handle(request: IncomingMessage, response: ServerResponse): void {
+    const path = (request.url ?? '').split('?')[0] ?? '';
+    const kind = webhookPaths[path];
+    if (kind === undefined || request.method !== 'POST') {
+      response.writeHead(kind === undefined ? 404 : 405, { 'content-type': 'text/plain' }).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        response.writeHead(413).end();
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (response.headersSent) return;
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        body = undefined; // answered below as a bad request
+      }
+      const answer = admissionResponse(body, this.options.pools(), kind);
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    });
+  }
+}
