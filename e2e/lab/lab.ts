@@ -1,0 +1,190 @@
+// `make lab-up` / `make lab-down`: the lab of ../../../shared/design.md. Every step checks before it acts,
+// so `up` is idempotent and starts again whatever is missing; `down` removes every namespace, process and
+// file the lab made.
+
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KubeClient } from '../../operator/kube-client.js';
+import { loadKubeConfig } from '../../operator/kubeconfig.js';
+import { Nodes, type KubeObject } from '../../operator/resources.js';
+import { ControlPlane } from '../controlplane.js';
+import { fixtureBin, repoRoot } from '../fixtures.js';
+import { writeServiceAccountKubeconfig } from './credentials.js';
+import { ensureClient, ensureNode, ensureSegments, listLabNamespaces, removeAllLabNamespaces, removeNode } from './network.js';
+import { run, runningPid, startDaemon, stopDaemon } from './processes.js';
+import { LAB_CLIENT_NS, LAB_NET_NS, labNode, labNodes, NODE_API_PORT, type LabNode } from './topology.js';
+
+export interface LabPaths {
+  readonly root: string;
+  readonly env: string;
+  readonly kubeconfig: string;
+  readonly run: string;
+  readonly logs: string;
+  readonly state: string;
+  readonly apiSocket: string;
+  readonly credentials: string;
+}
+
+export function labPaths(root = join(repoRoot, '.lab')): LabPaths {
+  return {
+    root,
+    env: join(root, 'env'),
+    kubeconfig: join(root, 'kubeconfig'),
+    run: join(root, 'run'),
+    logs: join(root, 'logs'),
+    state: join(root, 'state'),
+    apiSocket: join(root, 'run', 'api.sock'),
+    credentials: join(root, 'credentials'),
+  };
+}
+
+export type Progress = (message: string) => void;
+
+export interface Lab {
+  readonly paths: LabPaths;
+  readonly plane: ControlPlane;
+  readonly nodes: readonly LabNode[];
+  readonly kubeBin: string;
+}
+
+export async function labUp(nodeCount: number, progress: Progress, paths = labPaths()): Promise<Lab> {
+  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 50) throw new Error(`NODES=${nodeCount}: expected 1 to 50`);
+  for (const dir of [paths.root, paths.run, paths.logs, paths.credentials]) mkdirSync(dir, { recursive: true });
+  progress('fixtures: etcd and kube-apiserver (built once, then cached)');
+  const kubeBin = fixtureBin('kube');
+  const etcdBin = fixtureBin('etcd');
+  const plane = await ControlPlane.up({ stateDir: paths.state, logDir: paths.logs, pidDir: paths.run, kubeBin, etcdBin }, progress);
+  copyFileSync(plane.kubeconfigPath, paths.kubeconfig);
+  progress(`control plane ready at ${plane.server}`);
+
+  ensureApiRelay(paths, plane);
+  if (ensureSegments()) progress(`segments: ${LAB_NET_NS} with bridges for 192.168.1.0/24 + fd00:1::/64 and 192.168.2.0/24`);
+  const nodes = labNodes(nodeCount);
+  for (const node of nodes) {
+    if (ensureNode(node)) progress(`node ${node.name}: eth0 ${node.eth0.ipv4} ${node.eth0.ipv6}, eth1 ${node.eth1.ipv4}`);
+    ensureNodeApiRelay(paths, node);
+  }
+  for (const extra of extraNodes(nodeCount)) {
+    progress(`removing ${extra.name} (NODES=${nodeCount})`);
+    await stopDaemon(join(paths.run, `api-relay-${extra.name}.pid`));
+    removeNode(extra);
+  }
+  if (ensureClient()) progress(`${LAB_CLIENT_NS}: eth0 192.168.1.2 fd00:1::2, eth1 192.168.2.2`);
+
+  const client = await KubeClient.create(loadKubeConfig(paths.kubeconfig), 'l2lb-lab');
+  try {
+    await registerNodes(client, nodes);
+    await forgetExtraNodes(client, nodeCount);
+  } finally {
+    client.close();
+  }
+  progress(`Node objects: ${nodes.map((n) => n.name).join(', ')}`);
+  ensureOperatorAccounts(paths, plane, kubeBin);
+  writeEnv(paths, nodeCount, kubeBin, etcdBin);
+  return { paths, plane, nodes, kubeBin };
+}
+
+function ensureApiRelay(paths: LabPaths, plane: ControlPlane): void {
+  const pidFile = join(paths.run, 'api-relay.pid');
+  if (runningPid(pidFile) !== undefined) return;
+  startDaemon({
+    name: 'api-relay', command: process.execPath,
+    args: [join(repoRoot, 'dist', 'e2e', 'lab', 'relay.js'), '--listen', `unix:${paths.apiSocket}`, '--connect', `tcp:127.0.0.1:${plane.ports.apiServer}`],
+    logFile: join(paths.logs, 'api-relay.log'), pidFile,
+  });
+}
+
+function ensureNodeApiRelay(paths: LabPaths, node: LabNode): void {
+  const pidFile = join(paths.run, `api-relay-${node.name}.pid`);
+  if (runningPid(pidFile) !== undefined) return;
+  startDaemon({
+    name: `api-relay-${node.name}`, command: process.execPath, netns: node.name,
+    args: [join(repoRoot, 'dist', 'e2e', 'lab', 'relay.js'), '--listen', `tcp:127.0.0.1:${NODE_API_PORT}`, '--connect', `unix:${paths.apiSocket}`],
+    logFile: join(paths.logs, `api-relay-${node.name}.log`), pidFile,
+  });
+}
+
+function extraNodes(nodeCount: number): LabNode[] {
+  return listLabNamespaces()
+    .map((ns) => /^lab-node-(\d+)$/.exec(ns))
+    .filter((match): match is RegExpExecArray => match !== null && Number(match[1]) > nodeCount)
+    .map((match) => labNode(Number(match[1])));
+}
+
+async function registerNodes(client: KubeClient, nodes: readonly LabNode[]): Promise<void> {
+  for (const node of nodes) {
+    const object: KubeObject = {
+      metadata: { name: node.name, labels: { 'kubernetes.io/hostname': node.name, 'kubernetes.io/os': 'linux' } },
+    };
+    await client.apply(Nodes, object, 'l2lb-lab');
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    // What a kubelet would report: the addresses, and Ready (nothing in the lab would ever flip it). A
+    // merge patch, not apply: the API keys addresses by type, so two InternalIPs break server-side apply.
+    await client.patch(Nodes, undefined, node.name, {
+      status: {
+          addresses: [
+            { type: 'InternalIP', address: node.eth0.ipv4 },
+            { type: 'InternalIP', address: node.eth0.ipv6 },
+            { type: 'Hostname', address: node.name },
+          ],
+          conditions: [{ type: 'Ready', status: 'True', reason: 'LabNodeReady', message: 'lab node namespace is up',
+            lastHeartbeatTime: now, lastTransitionTime: now }],
+      },
+    }, 'merge', 'status');
+  }
+}
+
+async function forgetExtraNodes(client: KubeClient, nodeCount: number): Promise<void> {
+  const { items } = await client.list<KubeObject>(Nodes);
+  for (const item of items) {
+    const match = /^lab-node-(\d+)$/.exec(item.metadata.name ?? '');
+    if (match !== null && Number(match[1]) > nodeCount) await client.delete(Nodes, undefined, item.metadata.name!);
+  }
+}
+
+/** The operator's namespace, ServiceAccounts and RBAC, and a kubeconfig per component with its own
+ *  token. The processes that use them join the lab with the announcer. */
+function ensureOperatorAccounts(paths: LabPaths, plane: ControlPlane, kubeBin: string): void {
+  const kubectl = (...args: string[]): string => run(join(kubeBin, 'kubectl'), [`--kubeconfig=${paths.kubeconfig}`, ...args]);
+  kubectl('apply', '-f', join(repoRoot, 'config', 'manager', 'namespace.yaml'));
+  kubectl('apply', '-k', join(repoRoot, 'config', 'rbac'));
+  for (const serviceAccount of ['controller', 'speaker']) {
+    const path = join(paths.credentials, `${serviceAccount}.kubeconfig`);
+    if (existsSync(path)) continue;
+    writeServiceAccountKubeconfig({ kubectl, server: plane.server, caFile: plane.caFile, namespace: 'metallb-system', serviceAccount, path });
+    // Inside a node namespace the API server is at the relay's address.
+    writeServiceAccountKubeconfig({ kubectl, server: `https://127.0.0.1:${NODE_API_PORT}`, caFile: plane.caFile,
+      namespace: 'metallb-system', serviceAccount, path: join(paths.credentials, `${serviceAccount}.node.kubeconfig`) });
+  }
+}
+
+function writeEnv(paths: LabPaths, nodeCount: number, kubeBin: string, etcdBin: string): void {
+  const nodes = labNodes(nodeCount).map((n) => n.name).join(' ');
+  writeFileSync(paths.env, [
+    '# Written by `make lab-up`: `. .lab/env` to use the lab from a shell.',
+    `export KUBECONFIG=${paths.kubeconfig}`,
+    `export LAB_NODES=${nodeCount}`,
+    `export LAB_NODE_NAMESPACES="${nodes}"`,
+    `export LAB_CLIENT_NS=${LAB_CLIENT_NS}`,
+    `export LAB_NET_NS=${LAB_NET_NS}`,
+    `export LAB_RUN=${paths.run}`,
+    `export LAB_LOGS=${paths.logs}`,
+    `export PATH=${kubeBin}:${etcdBin}:$PATH`,
+    '',
+  ].join('\n'));
+}
+
+/** Stops every process with a pid file (operator first, the control plane last), removes every lab
+ *  namespace, then the .lab directory. */
+export async function labDown(progress: Progress, paths = labPaths()): Promise<void> {
+  const last = ['kube-apiserver.pid', 'etcd.pid'];
+  const pidFiles = existsSync(paths.run) ? readdirSync(paths.run).filter((f) => f.endsWith('.pid')) : [];
+  const ordered = [...pidFiles.filter((f) => !last.includes(f)), ...last.filter((f) => pidFiles.includes(f))];
+  for (const file of ordered) {
+    progress(`stopping ${file.replace(/\.pid$/, '')}`);
+    await stopDaemon(join(paths.run, file));
+  }
+  for (const ns of removeAllLabNamespaces()) progress(`removed namespace ${ns}`);
+  rmSync(paths.root, { recursive: true, force: true });
+  progress('lab is down');
+}
