@@ -72,7 +72,7 @@ function conditionsFor(resolution: AdvertisementResolution, generation: number |
   const notReady = (reason: string, message: string): NewCondition => ({ type: 'Ready', status: 'False', reason, message, ...observed });
   let ready: NewCondition;
   if (resolution.invalidSelectors.length > 0) {
-    ready = notReady('InvalidSelector', `${resolution.invalidSelectors.join(', ')} invalid: they select nothing`);
+    ready = notReady('InvalidSelector', `invalid selectors select nothing: ${resolution.invalidSelectors.join(', ')}`);
   } else if (resolution.missingPools.length > 0) {
     ready = notReady('PoolNotFound', `ipAddressPools ${missing} not found in the namespace`);
   } else if (resolution.pools.length === 0) {
