@@ -29,7 +29,7 @@ interface Series {
 }
 
 const SERIES_WINDOW_MS = 30 * 60_000; // after half an hour of quiet a repeat starts a new Event
-const FLUSH_INTERVAL_MS = 10_000;
+const FLUSH_INTERVAL_MS = 10_000; // at most one series update per Event every 10 s
 
 export class EventRecorder {
   private readonly series = new Map<string, Series>();
@@ -39,6 +39,7 @@ export class EventRecorder {
     private readonly reportingController: string,
     private readonly reportingInstance: string,
     private readonly logger: Logger,
+    private readonly flushIntervalMs = FLUSH_INTERVAL_MS,
   ) {}
 
   record(type: ResourceType, regarding: KubeObject, event: EventSpec): void {
@@ -49,7 +50,7 @@ export class EventRecorder {
     if (existing !== undefined && now.getTime() - existing.lastObserved.getTime() < SERIES_WINDOW_MS) {
       existing.count++;
       existing.lastObserved = now;
-      existing.timer ??= setTimeout(() => void this.flush(existing), FLUSH_INTERVAL_MS);
+      existing.timer ??= setTimeout(() => void this.flush(existing), this.flushIntervalMs);
       return;
     }
     const eventName = `${name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`;

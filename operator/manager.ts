@@ -5,7 +5,7 @@
 //          informers stop → HTTP endpoints close.
 // Reconcilers receive what they need from here; they construct nothing global.
 
-import { Controller } from './controller.js';
+import type { Controller } from './controller.js';
 import { HttpEndpoints } from './http-endpoints.js';
 import { Informer, type InformerOptions } from './informer.js';
 import type { KubeClient } from './kube-client.js';

@@ -117,7 +117,7 @@ test('the overall token bucket lets a burst through, then spaces keys at its rat
 });
 
 test('the combined limiter waits for the longer of per-key and overall limits', () => {
-  let now = 0;
+  const now = 0;
   const limiter = new MaxOfLimiter<string>(
     new PerKeyExponentialLimiter<string>(),
     new TokenBucketLimiter<string>(10, 1, () => now),

@@ -1,0 +1,79 @@
+# l2lb — every entry point a developer or CI needs. Each target does its own set-up.
+#   make demo      the lab, brought up and walked through (KEEP=1 leaves it up)
+#   make test      lint, unit tests and e2e tests against the lab's real kube-apiserver (needs root)
+#   make bench     measures and prints; never fails on a figure
+#   make lab-up    NODES=3 by default; idempotent
+#   make lab-down  removes every namespace, process and file the lab made
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+NODES ?= 3
+KEEP ?= 0
+NODE ?= node
+# node-gyp builds the ARP addon offline against the installed Node headers, never downloading them.
+export npm_config_nodedir ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v node))))
+DEBS := iproute2 iputils-arping ndisc6 curl tcpdump openssl procps python3
+
+.PHONY: help deps debs node-check build fixtures lint generate-check unit e2e test lab-up lab-down demo bench clean
+
+help:
+	@sed -n '2,7p' Makefile | sed 's/^# *//'
+
+node-check:
+	@major=$$($(NODE) -p 'process.versions.node.split(".")[0]'); \
+	  [ "$$major" -ge 20 ] || { echo "l2lb needs Node.js 20 or newer (found $$($(NODE) --version))"; exit 1; }
+
+debs:
+	@e2e/setup/debs.sh $(DEBS)
+
+node_modules/.l2lb-installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node-check debs node_modules/.l2lb-installed
+
+build: deps
+	@rm -rf dist
+	npx tsc -p tsconfig.json
+
+fixtures:
+	@e2e/fixtures/build.sh etcd >/dev/null
+	@e2e/fixtures/build.sh kube >/dev/null
+
+lint: deps
+	npm run --silent lint
+
+generate-check: build
+	@if grep -q '"generate:check"' package.json; then npm run --silent generate:check; fi
+
+unit: build
+	$(NODE) --test --test-concurrency=2 $$(find dist -name '*.test.js' | sort)
+
+e2e: build fixtures
+	@[ "$$(id -u)" -eq 0 ] || { echo "the e2e tests create network namespaces: run them as root"; exit 1; }
+	$(NODE) --test --test-concurrency=1 --test-timeout=900000 $$(find dist -name '*.e2e.js' | sort)
+
+test: lint generate-check unit e2e
+
+lab-up: build fixtures
+	$(NODE) dist/e2e/lab/cli.js up --nodes $(NODES)
+
+lab-down:
+	@if [ -f dist/e2e/lab/cli.js ]; then $(NODE) dist/e2e/lab/cli.js down; \
+	  else ip netns list | awk '/^lab-/{print $$1}' | xargs -r -n1 ip netns del; rm -rf .lab; fi
+
+demo: lab-up
+	@. .lab/env; echo; echo "== the lab's nodes, as the API server sees them"; kubectl get nodes -o wide
+	@echo; echo "== lab-client asks who has 192.168.1.11 (lab-node-1's eth0)"; \
+	  ip netns exec lab-client arping -c 1 -w 2 -I eth0 192.168.1.11
+	@if [ "$(KEEP)" = 1 ]; then echo; echo "KEEP=1: the lab stays up; \`. .lab/env\`, then \`make lab-down\` when done"; \
+	  else echo; $(MAKE) --no-print-directory lab-down; fi
+
+bench: build fixtures
+	@for b in $$(find dist/bench -name '*.js' -not -name '*.test.js' 2>/dev/null | sort); do \
+	  echo "== $$b"; $(NODE) $$b || echo "(benchmark $$b failed; benchmarks never fail the build)"; done
+
+clean: lab-down
+	rm -rf dist node_modules/.l2lb-installed
