@@ -10,7 +10,14 @@ export function conditionTime(now: Date): string {
   return now.toISOString().replace(/\.[0-9]{3}Z$/, 'Z');
 }
 
-export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+/** What setCondition needs of a condition; metav1.Condition (`Condition`) and the core types' conditions have it. */
+export interface ConditionShape {
+  readonly type: string;
+  readonly status: string;
+  readonly lastTransitionTime?: string;
+}
+
+export function findCondition<C extends ConditionShape = Condition>(conditions: readonly C[] | undefined, type: string): C | undefined {
   return conditions?.find((condition) => condition.type === type);
 }
 
@@ -18,11 +25,15 @@ export function findCondition(conditions: readonly Condition[] | undefined, type
  * Sets the condition of `next.type`, keeping the others in place. The transition time is kept when the
  * status is unchanged and is `now` otherwise; reason, message and observedGeneration always follow `next`.
  */
-export function setCondition(existing: readonly Condition[], next: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[] {
+export function setCondition(existing: readonly Condition[], next: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[];
+/** The same for condition types of other shapes (core objects' conditions, whose status is a plain string). */
+export function setCondition<C extends ConditionShape>(existing: readonly C[], next: Omit<C, 'lastTransitionTime'>, now: Date): C[];
+export function setCondition<C extends ConditionShape>(existing: readonly C[], next: Omit<C, 'lastTransitionTime'>, now: Date): C[] {
   const previous = findCondition(existing, next.type);
   const lastTransitionTime =
     previous !== undefined && previous.status === next.status ? previous.lastTransitionTime : conditionTime(now);
-  const condition: Condition = { ...next, lastTransitionTime };
+  // Omit<C, K> & Pick<C, K> is C, which TypeScript cannot see through a generic.
+  const condition = { ...next, lastTransitionTime } as unknown as C;
   return previous === undefined
     ? [...existing, condition]
     : existing.map((c) => (c.type === next.type ? condition : c));
@@ -33,6 +44,8 @@ export function setConditions(
   existing: readonly Condition[],
   next: ReadonlyArray<Omit<Condition, 'lastTransitionTime'>>,
   now: Date,
-): Condition[] {
-  return next.reduce<Condition[]>((conditions, condition) => setCondition(conditions, condition, now), [...existing]);
+): Condition[];
+export function setConditions<C extends ConditionShape>(existing: readonly C[], next: ReadonlyArray<Omit<C, 'lastTransitionTime'>>, now: Date): C[];
+export function setConditions<C extends ConditionShape>(existing: readonly C[], next: ReadonlyArray<Omit<C, 'lastTransitionTime'>>, now: Date): C[] {
+  return next.reduce<C[]>((conditions, condition) => setCondition<C>(conditions, condition, now), [...existing]);
 }
