@@ -5,6 +5,7 @@ import { setConditions } from '../operator/conditions.js';
 import type { Condition, IPAddressPool, IPAddressPoolStatus } from '../schemas/generated/types.js';
 import { parseAddressRange, rangesOverlap, type Family, type IpRange } from './ipaddr.js';
 import { parsedAddresses } from './validation.js';
+import { saturateInt64 } from '../schemas/int64.js';
 
 export interface AssignedCounts {
   readonly ipv4: number;
@@ -14,21 +15,7 @@ export interface AssignedCounts {
 /** Addresses in use per pool name, as the allocator knows them. A pool absent from the map has none. */
 export type AssignedByPool = ReadonlyMap<string, AssignedCounts>;
 
-export const INT64_MAX = 9223372036854775807n;
-
-/**
- * A count as the int64 the API stores. IPv6 pools can hold 2^64 or more addresses; like MetalLB we
- * saturate at the int64 maximum. The returned number is the double nearest to 2^63 - 1 (it prints as
- * 9223372036854776000); see `int64Json` for writing it exactly.
- */
-export function saturateInt64(count: bigint): number {
-  return Number(count > INT64_MAX ? INT64_MAX : count < 0n ? 0n : count);
-}
-
-/** JSON text of a status in which saturated counts are written as the exact int64 maximum. */
-export function int64Json(value: unknown): string {
-  return JSON.stringify(value).replace(/(?<=[:[,])9223372036854776000(?=[,}\]])/g, INT64_MAX.toString());
-}
+export { INT64_MAX, int64Json, saturateInt64 } from '../schemas/int64.js';
 
 /** The union of `ranges` of one family, sorted and merged, so overlapping entries count once. */
 export function mergeRanges(ranges: readonly IpRange[]): IpRange[] {
