@@ -52,7 +52,8 @@ export const serviceL2StatusCrd: CrdSource = {
     { name: 'Node', type: 'string', jsonPath: '.status.node' },
     { name: 'Service Name', type: 'string', jsonPath: '.status.serviceName' },
     { name: 'Service Namespace', type: 'string', jsonPath: '.status.serviceNamespace' },
-    { name: 'Interfaces', type: 'string', jsonPath: '.status.interfaces[*].name' },
+    // The whole list: a printer column shows only the first match of `[*].name`, hiding eth1 of eth0+eth1.
+    { name: 'Interfaces', type: 'string', jsonPath: '.status.interfaces' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
 };
