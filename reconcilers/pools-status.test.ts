@@ -64,6 +64,11 @@ describe('computePoolStatus', () => {
     assert.equal(status.availableIPv4, 0);
     assert.deepEqual([status.conditions?.[0]?.status, status.conditions?.[0]?.reason], ['False', 'Exhausted']);
   });
+  it('says Exhausted when avoidBuggyIPs leaves no usable address', () => {
+    const status = computePoolStatus({ pool: pool('edge', ['10.0.0.255', '10.0.1.0'], { avoidBuggyIPs: true }), otherPools: [], assigned: none, now });
+    assert.deepEqual([status.availableIPv4, status.conditions?.[0]?.reason], [0, 'Exhausted']);
+    assert.match(status.conditions?.[0]?.message ?? '', /avoidBuggyIPs excludes every address/);
+  });
   it('never reports a negative availability', () => {
     const status = computePoolStatus({ pool: pool('shrunk', ['10.0.0.4/30']), otherPools: [], assigned: new Map([['shrunk', { ipv4: 9, ipv6: 0 }]]), now });
     assert.equal(status.availableIPv4, 0);

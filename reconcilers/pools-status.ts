@@ -91,6 +91,10 @@ function readiness(pool: IPAddressPool, otherPools: readonly IPAddressPool[], av
       ),
   );
   if (overlaps.length > 0) return { status: 'False', reason: 'Overlap', message: overlaps.join('; ') };
+  if (total === 0n) {
+    // Only possible with avoidBuggyIPs over addresses that all end in .0 or .255 (e.g. 10.0.0.255/32).
+    return { status: 'False', reason: 'Exhausted', message: 'no usable address: avoidBuggyIPs excludes every address of the pool' };
+  }
   if (available === 0n) {
     return { status: 'False', reason: 'Exhausted', message: `all ${total} usable addresses are assigned` };
   }
