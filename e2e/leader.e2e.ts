@@ -34,6 +34,7 @@ before(async () => {
   cluster = await startTestCluster('leader');
   cluster.kubectl('apply', '-f', join(repoRoot, 'config', 'manager', 'namespace.yaml'));
   cluster.kubectl('apply', '-k', join(repoRoot, 'config', 'rbac'));
+  cluster.kubectl('apply', '-k', join(repoRoot, 'config', 'crd'));
   kubeconfig = join(cluster.root, 'controller.kubeconfig');
   writeServiceAccountKubeconfig({
     kubectl: cluster.kubectl, server: cluster.plane.server, caFile: cluster.plane.caFile,
@@ -44,7 +45,7 @@ after(async () => cluster?.stop());
 
 function startCandidate(identity: string): Candidate {
   const child = spawn(process.execPath, [join(repoRoot, 'dist', 'operator', 'controller-main.js'),
-    `--kubeconfig=${kubeconfig}`, `--identity=${identity}`, '--http-port=0', '--http-host=127.0.0.1',
+    `--kubeconfig=${kubeconfig}`, `--identity=${identity}`, '--http-port=0', '--http-host=127.0.0.1', '--webhook-port=0',
     `--lease-duration=${LEASE_MS}ms`, `--renew-deadline=${RENEW_MS}ms`, `--retry-period=${RETRY_MS}ms`],
   { stdio: ['ignore', 'ignore', 'pipe'] });
   const logged = new Map<string, number>();

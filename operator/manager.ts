@@ -27,6 +27,7 @@ export class Manager {
   readonly http: HttpEndpoints;
   private readonly informerByKey = new Map<string, Informer<KubeObject>>();
   private readonly controllers: Controller[] = [];
+  private readonly shutdownHooks: Array<() => Promise<void>> = [];
   private elector: LeaderElector | undefined;
   private controllersRunning = false;
   private stopping: Promise<void> | undefined;
@@ -58,6 +59,12 @@ export class Manager {
 
   add(controller: Controller): this {
     this.controllers.push(controller);
+    return this;
+  }
+
+  /** Runs `hook` on shutdown, after the controllers stopped and before the informers stop. */
+  onShutdown(hook: () => Promise<void>): this {
+    this.shutdownHooks.push(hook);
     return this;
   }
 
@@ -107,6 +114,7 @@ export class Manager {
     await Promise.all(this.controllers.map((controller) => controller.stop()));
     this.controllersRunning = false;
     await this.elector?.stop();
+    for (const hook of this.shutdownHooks) await hook();
     await Promise.all([...this.informerByKey.values()].map((informer) => informer.stop()));
     await this.http.close();
     this.client.close();

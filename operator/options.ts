@@ -28,6 +28,11 @@ export interface ControllerOptions {
   readonly retryPeriodMs: number;
   readonly httpPort: number;
   readonly httpHost: string;
+  /** 0 turns the admission webhook off. */
+  readonly webhookPort: number;
+  readonly webhookHost: string;
+  /** Extra IP SANs for the webhook certificate, for API servers that call it by URL. */
+  readonly webhookIPs: readonly string[];
 }
 
 export function parseControllerOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ControllerOptions {
@@ -44,6 +49,9 @@ export function parseControllerOptions(argv: readonly string[], env: NodeJS.Proc
       'retry-period': { type: 'string', default: '2s' },
       'http-port': { type: 'string', default: '7472' },
       'http-host': { type: 'string', default: '0.0.0.0' },
+      'webhook-port': { type: 'string', default: '9443' },
+      'webhook-host': { type: 'string', default: '0.0.0.0' },
+      'webhook-ip': { type: 'string', multiple: true, default: [] },
     },
   });
   return {
@@ -56,5 +64,8 @@ export function parseControllerOptions(argv: readonly string[], env: NodeJS.Proc
     retryPeriodMs: parseDuration('retry-period', values['retry-period']),
     httpPort: parsePort('http-port', values['http-port']),
     httpHost: values['http-host'],
+    webhookPort: parsePort('webhook-port', values['webhook-port']),
+    webhookHost: values['webhook-host'],
+    webhookIPs: values['webhook-ip'],
   };
 }

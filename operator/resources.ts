@@ -36,6 +36,11 @@ export const Services = core('Service', 'services', true);
 export const Nodes = core('Node', 'nodes', false);
 export const Namespaces = core('Namespace', 'namespaces', false);
 export const ConfigMaps = core('ConfigMap', 'configmaps', true);
+export const Secrets = core('Secret', 'secrets', true);
+export const ValidatingWebhookConfigurations: ResourceType = {
+  group: 'admissionregistration.k8s.io', version: 'v1', kind: 'ValidatingWebhookConfiguration',
+  plural: 'validatingwebhookconfigurations', namespaced: false,
+};
 export const EndpointSlices: ResourceType =
   { group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices', namespaced: true };
 export const Leases: ResourceType =

@@ -1,9 +1,52 @@
 // Every reconciler the controller runs, and what triggers it: the one place to read to know what the
-// controller reacts to. Each issue that adds a reconciler adds its wiring here.
+// controller reacts to.
 
+import { controllerFor } from '../operator/controller.js';
 import type { Manager } from '../operator/manager.js';
 import type { ControllerOptions } from '../operator/options.js';
+import { IPAddressPools, L2Advertisements, Nodes, Secrets, ValidatingWebhookConfigurations, type KubeObject } from '../operator/resources.js';
+import type { IPAddressPool, L2Advertisement } from '../schemas/generated/types.js';
+import { AdvertisementsReconciler } from './advertisements.js';
+import { noUsage, PoolsReconciler, type PoolUsage } from './pools.js';
+import { WebhookCertificateReconciler, webhookCertSelector } from './webhook-certificates.js';
+import { WebhookServing } from './webhook-serving.js';
 
-export function registerControllerReconcilers(_manager: Manager, _options: ControllerOptions): void {
-  // The pools, advertisements and services reconcilers are wired here as they land.
+export function registerControllerReconcilers(manager: Manager, options: ControllerOptions, usage: PoolUsage = noUsage): void {
+  const { logger, client } = manager;
+  const inConfigNamespace = { namespace: options.namespace };
+  const pools = manager.informer<IPAddressPool>(IPAddressPools, inConfigNamespace);
+  const advertisements = manager.informer<L2Advertisement>(L2Advertisements, inConfigNamespace);
+  const nodes = manager.informer<KubeObject>(Nodes);
+
+  manager.add(controllerFor('pools', new PoolsReconciler(client, pools, usage))
+    .owns(pools)
+    .watches(pools, () => pools.keys()) // a pool's overlap with another shows in both
+    .build(logger));
+
+  manager.add(controllerFor('advertisements', new AdvertisementsReconciler(client, advertisements, pools, nodes))
+    .owns(advertisements)
+    .watches(pools, () => advertisements.keys())
+    .watches(nodes, () => advertisements.keys())
+    .build(logger));
+
+  if (options.webhookPort !== 0) {
+    const secrets = manager.informer<KubeObject>(Secrets, { ...inConfigNamespace, labelSelector: webhookCertSelector });
+    const configurations = manager.informer<KubeObject>(ValidatingWebhookConfigurations);
+    const certificates = new WebhookCertificateReconciler(client, {
+      namespace: options.namespace,
+      secretName: 'metallb-webhook-cert',
+      serviceName: 'metallb-webhook-service',
+      configurationName: 'metallb-webhook-configuration',
+      validityDays: 365,
+      ipAddresses: options.webhookIPs,
+    }, logger);
+    const webhookKey = (): string[] => ['webhook'];
+    manager.add(controllerFor('webhook-certificates', certificates)
+      .watches(secrets, webhookKey)
+      .watches(configurations, (c) => (c.metadata.name === 'metallb-webhook-configuration' ? webhookKey() : []))
+      .build(logger, webhookKey));
+    // Every replica serves admission, leader or not: the webhook Service routes to any of them.
+    const serving = new WebhookServing(secrets, pools, { port: options.webhookPort, host: options.webhookHost }, logger);
+    manager.onShutdown(() => serving.stop());
+  }
 }

@@ -11,8 +11,9 @@ import { ControlPlane } from '../controlplane.js';
 import { fixtureBin, repoRoot } from '../fixtures.js';
 import { writeServiceAccountKubeconfig } from './credentials.js';
 import { ensureClient, ensureNode, ensureSegments, listLabNamespaces, removeAllLabNamespaces, removeNode } from './network.js';
-import { run, runningPid, startDaemon, stopDaemon } from './processes.js';
+import { run, runningPid, startDaemon, stopDaemon, waitFor } from './processes.js';
 import { LAB_CLIENT_NS, LAB_NET_NS, labNode, labNodes, NODE_API_PORT, type LabNode } from './topology.js';
+import { ensureController, ensureOperatorConfig, operatorPorts } from './operator.js';
 
 export interface LabPaths {
   readonly root: string;
@@ -80,6 +81,7 @@ export async function labUp(nodeCount: number, progress: Progress, paths = labPa
   }
   progress(`Node objects: ${nodes.map((n) => n.name).join(', ')}`);
   ensureOperatorAccounts(paths, plane, kubeBin);
+  await ensureOperator(paths, kubeBin, progress);
   writeEnv(paths, nodeCount, kubeBin, etcdBin);
   return { paths, plane, nodes, kubeBin };
 }
@@ -156,6 +158,20 @@ function ensureOperatorAccounts(paths: LabPaths, plane: ControlPlane, kubeBin: s
     writeServiceAccountKubeconfig({ kubectl, server: `https://127.0.0.1:${NODE_API_PORT}`, caFile: plane.caFile,
       namespace: 'metallb-system', serviceAccount, path: join(paths.credentials, `${serviceAccount}.node.kubeconfig`) });
   }
+}
+
+async function ensureOperator(paths: LabPaths, kubeBin: string, progress: Progress): Promise<void> {
+  const kubectl = (...args: string[]): string => run(join(kubeBin, 'kubectl'), [`--kubeconfig=${paths.kubeconfig}`, ...args]);
+  const ports = await operatorPorts(join(paths.root, 'operator-ports.json'));
+  ensureOperatorConfig(kubectl, ports, paths.root);
+  if (ensureController(paths, ports)) progress(`controller: metrics and health on 127.0.0.1:${ports.controllerHttp}, webhook on 127.0.0.1:${ports.webhook}`);
+  // Ready when admission works end to end: the API server calls the webhook, which trusts its CA.
+  const probe = join(paths.root, 'admission-probe.yaml');
+  writeFileSync(probe, 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: admission-probe, namespace: metallb-system}\nspec: {addresses: [198.51.100.0/30]}\n');
+  await waitFor('the controller and its admission webhook', () => {
+    kubectl('create', '--dry-run=server', '-f', probe);
+    return true;
+  }, 60_000, 250);
 }
 
 function writeEnv(paths: LabPaths, nodeCount: number, kubeBin: string, etcdBin: string): void {

@@ -1,0 +1,63 @@
+// The operator in the lab: CRDs, the webhook configuration, and the controller process, running with the
+// controller ServiceAccount's token. The controller runs in the host's namespace, next to the API
+// server, which calls its webhook by URL at 127.0.0.1 (there is no Service routing in the lab).
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadAll, dump } from 'js-yaml';
+import { repoRoot } from '../fixtures.js';
+import { freePort, runningPid, startDaemon } from './processes.js';
+
+export interface OperatorPorts {
+  readonly controllerHttp: number;
+  readonly webhook: number;
+}
+
+interface WebhookConfiguration {
+  webhooks: Array<{ clientConfig: { service?: { path?: string }; url?: string } }>;
+}
+
+/** config/webhook's configuration, pointed at the controller's loopback port instead of its Service. */
+export function labWebhookConfiguration(port: number): string {
+  const source = readFileSync(join(repoRoot, 'config', 'webhook', 'validating-webhook.yaml'), 'utf8');
+  const documents = loadAll(source) as WebhookConfiguration[];
+  for (const document of documents) {
+    for (const webhook of document.webhooks) {
+      webhook.clientConfig = { url: `https://127.0.0.1:${port}${webhook.clientConfig.service?.path ?? '/'}` };
+    }
+  }
+  return documents.map((d) => dump(d)).join('---\n');
+}
+
+export async function operatorPorts(stateFile: string): Promise<OperatorPorts> {
+  try {
+    return JSON.parse(readFileSync(stateFile, 'utf8')) as OperatorPorts;
+  } catch {
+    const ports = { controllerHttp: await freePort(), webhook: await freePort() };
+    writeFileSync(stateFile, JSON.stringify(ports));
+    return ports;
+  }
+}
+
+export function ensureOperatorConfig(kubectl: (...args: string[]) => string, ports: OperatorPorts, scratchDir: string): void {
+  kubectl('apply', '-k', join(repoRoot, 'config', 'crd'));
+  kubectl('wait', '--for=condition=Established', '--timeout=60s', 'crd/ipaddresspools.metallb.io',
+    'crd/l2advertisements.metallb.io', 'crd/servicel2statuses.metallb.io');
+  const webhookFile = join(scratchDir, 'webhook.yaml');
+  writeFileSync(webhookFile, labWebhookConfiguration(ports.webhook));
+  kubectl('apply', '-f', webhookFile);
+}
+
+export function ensureController(paths: { run: string; logs: string; credentials: string }, ports: OperatorPorts): boolean {
+  const pidFile = join(paths.run, 'controller.pid');
+  if (runningPid(pidFile) !== undefined) return false;
+  startDaemon({
+    name: 'controller', command: process.execPath,
+    args: [join(repoRoot, 'dist', 'operator', 'controller-main.js'),
+      `--kubeconfig=${join(paths.credentials, 'controller.kubeconfig')}`, '--identity=lab-controller',
+      `--http-port=${ports.controllerHttp}`, '--http-host=127.0.0.1',
+      `--webhook-port=${ports.webhook}`, '--webhook-host=127.0.0.1', '--webhook-ip=127.0.0.1'],
+    logFile: join(paths.logs, 'controller.log'), pidFile,
+  });
+  return true;
+}

@@ -1,0 +1,35 @@
+// The pools reconciler: an IPAddressPool's status says how many addresses it has, how many are in use,
+// and whether anything is wrong with it (overlap, exhaustion), so `kubectl get ipaddresspools` answers
+// what MetalLB leaves to its logs. The arithmetic is `computePoolStatus`'s; this file reads and writes.
+
+import type { Informer } from '../operator/informer.js';
+import type { KubeClient } from '../operator/kube-client.js';
+import type { Reconciler } from '../operator/controller.js';
+import { IPAddressPools } from '../operator/resources.js';
+import { applyStatus, fieldManagers, sameJson } from '../operator/status.js';
+import type { IPAddressPool } from '../schemas/generated/types.js';
+import { computePoolStatus, type AssignedByPool } from './pools-status.js';
+
+/** Where assigned counts come from: the services reconciler's allocator. */
+export interface PoolUsage {
+  usage(): AssignedByPool;
+}
+
+export const noUsage: PoolUsage = { usage: () => new Map() };
+
+export class PoolsReconciler implements Reconciler {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly pools: Informer<IPAddressPool>,
+    private readonly usage: PoolUsage,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async reconcile(key: string): Promise<void> {
+    const pool = this.pools.get(key);
+    if (pool === undefined) return; // deleted: nothing of ours to clean up
+    const status = computePoolStatus({ pool, otherPools: this.pools.list(), assigned: this.usage.usage(), now: this.now() });
+    if (sameJson(status, pool.status)) return;
+    await applyStatus(this.client, IPAddressPools, pool, status, fieldManagers.controller);
+  }
+}
