@@ -53,7 +53,9 @@ unit: build
 
 e2e: build fixtures
 	@[ "$$(id -u)" -eq 0 ] || { echo "the e2e tests create network namespaces: run them as root"; exit 1; }
-	$(NODE) --test --test-concurrency=1 --test-timeout=900000 $$(find dist -name '*.e2e.js' | sort)
+	@# Test files share the lab (each brings it up, idempotently); it comes down after the last one.
+	status=0; $(NODE) --test --test-concurrency=1 --test-timeout=900000 $$(find dist -name '*.e2e.js' | sort) || status=$$?; \
+	  $(NODE) dist/e2e/lab/cli.js down >/dev/null; exit $$status
 
 test: lint generate-check unit e2e
 

@@ -6,6 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { int64Json } from '../schemas/int64.js';
 import { apiVersionOf, resourcePath, type KubeObject, type ResourceType } from './resources.js';
 
 export class ApiError extends Error {
@@ -99,7 +100,8 @@ export class KubeClient {
     for (const [name, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
-    const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+    // int64Json writes saturated int64 counts (a /64 pool's size) exactly; JSON.stringify would round them.
+    const body = options.body === undefined ? undefined : Buffer.from(int64Json(options.body));
     const headers: Record<string, string> = {
       ...(await this.headers()),
       Accept: 'application/json',

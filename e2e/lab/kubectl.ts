@@ -1,0 +1,30 @@
+// kubectl against the lab, as its users run it: the lab's own kubectl (same version as the API server)
+// with the admin kubeconfig. `kubectlResult` keeps a failure's message instead of throwing.
+
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { labPaths, type LabPaths } from './lab.js';
+
+function kubectlPath(paths: LabPaths): string {
+  const env = readFileSync(paths.env, 'utf8');
+  const bin = /export PATH=([^:\n]+):/.exec(env)?.[1];
+  if (bin === undefined) throw new Error(`${paths.env}: no PATH line; is the lab up?`);
+  return `${bin}/kubectl`;
+}
+
+export interface KubectlResult {
+  readonly ok: boolean;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function kubectlResult(args: readonly string[], input?: string, paths = labPaths()): KubectlResult {
+  const result = spawnSync(kubectlPath(paths), [`--kubeconfig=${paths.kubeconfig}`, ...args], { encoding: 'utf8', input });
+  return { ok: result.status === 0, stdout: result.stdout, stderr: result.stderr };
+}
+
+export function kubectl(...args: string[]): string {
+  const result = kubectlResult(args);
+  if (!result.ok) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
+  return result.stdout;
+}
