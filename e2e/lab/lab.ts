@@ -10,6 +10,7 @@ import { Nodes, type KubeObject } from '../../operator/resources.js';
 import { ControlPlane } from '../controlplane.js';
 import { fixtureBin, repoRoot } from '../fixtures.js';
 import { writeServiceAccountKubeconfig } from './credentials.js';
+import { ensureKubeProxies } from './kube-proxy.js';
 import { ensureClient, ensureNode, ensureSegments, listLabNamespaces, removeAllLabNamespaces, removeNode } from './network.js';
 import { run, runningPid, startDaemon, stopDaemon, waitFor } from './processes.js';
 import { LAB_CLIENT_NS, LAB_NET_NS, labNode, labNodes, NODE_API_PORT, type LabNode } from './topology.js';
@@ -81,6 +82,8 @@ export async function labUp(nodeCount: number, progress: Progress, paths = labPa
   }
   progress(`Node objects: ${nodes.map((n) => n.name).join(', ')}`);
   ensureOperatorAccounts(paths, plane, kubeBin);
+  // kube-proxy's part (the VIPs on kube-ipvs0, HTTP on port 80), emulated: see kube-proxy.ts.
+  await ensureKubeProxies(paths, plane, kubeBin, nodes);
   await ensureOperator(paths, kubeBin, progress);
   writeEnv(paths, nodeCount, kubeBin, etcdBin);
   return { paths, plane, nodes, kubeBin };
