@@ -108,8 +108,10 @@ class AddressSync {
   }
 
   private async syncOnce(): Promise<void> {
-    const desired = this.desired();
     const present = await presentAddresses();
+    // Read the cache only after the await: the informer calls its handlers while it (re-)lists, and a
+    // desired set taken then would be partial and remove live addresses for a moment.
+    const desired = this.desired();
     for (const address of present) {
       if (desired.has(address)) continue;
       await ip('addr', 'del', ...prefixFor(address).slice(0, 1), 'dev', DEVICE);
