@@ -14,10 +14,17 @@ interface AddressUse {
   readonly pool: string;
   sharingKey: string;
   backendKey: string;
-  readonly services: Set<string>;
-  /** "TCP/80" → the Service serving it on this address. */
-  readonly ports: Map<string, string>;
+  /** The holdings on this address; almost always one, so a list beats a set and a port map per address. */
+  users: Assignment[];
 }
+
+interface Counter {
+  ipv4: number;
+  ipv6: number;
+}
+
+/** IPv4 addresses key the map as numbers: V8 hashes those far faster than bigints. */
+const keyOf = (family: Family, value: bigint): bigint | number => (family === 4 ? Number(value) : value);
 
 const portKey = (port: { protocol: string; port: number }): string => `${port.protocol}/${port.port}`;
 const usageKey = (family: Family): 'ipv4' | 'ipv6' => (family === 4 ? 'ipv4' : 'ipv6');
@@ -25,9 +32,9 @@ const usageKey = (family: Family): 'ipv4' | 'ipv6' => (family === 4 ? 'ipv4' : '
 export class AddressBook {
   private trackers = new Map<string, RangeTracker[]>();
   private index: Record<Family, RangeIndex> = { 4: new RangeIndex([]), 6: new RangeIndex([]) };
-  private readonly uses: Record<Family, Map<bigint, AddressUse>> = { 4: new Map(), 6: new Map() };
+  private readonly uses: Record<Family, Map<bigint | number, AddressUse>> = { 4: new Map(), 6: new Map() };
   private readonly bySharingKey = new Map<string, Set<AddressUse>>();
-  private readonly counts = new Map<string, PoolUsage>();
+  private readonly counts = new Map<string, Counter>();
   private readonly announced = new Map<string, PoolUsage>();
   private readonly pending = new Set<string>();
   private readonly listeners = new Set<(pools: ReadonlySet<string>) => void>();
@@ -55,10 +62,10 @@ export class AddressBook {
 
   add(assignment: Assignment): void {
     for (const { family, value } of assignment.addresses) {
-      let use = this.uses[family].get(value);
+      let use = this.uses[family].get(keyOf(family, value));
       if (use === undefined) {
-        use = { family, value, pool: assignment.pool, sharingKey: '', backendKey: '', services: new Set(), ports: new Map() };
-        this.uses[family].set(value, use);
+        use = { family, value, pool: assignment.pool, sharingKey: '', backendKey: '', users: [assignment] };
+        this.uses[family].set(keyOf(family, value), use);
         this.indexSharing(use, assignment.sharingKey);
         for (const { tracker } of this.index[family].containing(value)) if (tracker.allows(family, value)) tracker.use(value);
         this.count(use, +1);
@@ -67,19 +74,20 @@ export class AddressBook {
         this.indexSharing(use, assignment.sharingKey);
       }
       use.backendKey = assignment.backendKey;
-      use.services.add(assignment.serviceKey);
-      for (const port of assignment.ports) use.ports.set(portKey(port), assignment.serviceKey);
+      if (use.users[0] !== assignment) {
+        use.users = use.users.filter((u) => u.serviceKey !== assignment.serviceKey);
+        use.users.push(assignment);
+      }
     }
   }
 
   remove(assignment: Assignment): void {
     for (const { family, value } of assignment.addresses) {
-      const use = this.uses[family].get(value);
+      const use = this.uses[family].get(keyOf(family, value));
       if (use === undefined) continue;
-      use.services.delete(assignment.serviceKey);
-      for (const [key, owner] of use.ports) if (owner === assignment.serviceKey) use.ports.delete(key);
-      if (use.services.size > 0) continue;
-      this.uses[family].delete(value);
+      use.users = use.users.filter((u) => u.serviceKey !== assignment.serviceKey);
+      if (use.users.length > 0) continue;
+      this.uses[family].delete(keyOf(family, value));
       this.unindexSharing(use);
       for (const { tracker } of this.index[family].containing(value)) if (tracker.allows(family, value)) tracker.free(value);
       this.count(use, -1);
@@ -108,13 +116,13 @@ export class AddressBook {
 
   /** Why the Service may not use `address` alongside its current users, or undefined when it may. */
   sharingProblem(serviceKey: string, address: Address, request: ServiceRequest): Failure | undefined {
-    const use = this.uses[address.family].get(address.value);
+    const use = this.uses[address.family].get(keyOf(address.family, address.value));
     if (use === undefined) return undefined;
-    const others = [...use.services].filter((s) => s !== serviceKey).sort();
+    const others = use.users.filter((u) => u.serviceKey !== serviceKey);
     // The only user of an address may change its sharing key, backend and ports in place.
     if (others.length === 0) return undefined;
     const ip = formatIP(address.family, address.value);
-    const by = others.join(',');
+    const by = others.map((u) => u.serviceKey).sort().join(',');
     if (use.sharingKey === '') {
       return failure('SharingKeyMismatch', `${ip} is in use by ${by}, which does not allow sharing`);
     }
@@ -131,9 +139,9 @@ export class AddressBook {
       );
     }
     for (const port of request.ports) {
-      const owner = use.ports.get(portKey(port));
-      if (owner !== undefined && owner !== serviceKey) {
-        return failure('PortInUse', `port ${portKey(port)} is already in use on ${ip} by ${owner}`);
+      const owner = others.find((u) => u.ports.some((p) => p.protocol === port.protocol && p.port === port.port));
+      if (owner !== undefined) {
+        return failure('PortInUse', `port ${portKey(port)} is already in use on ${ip} by ${owner.serviceKey}`);
       }
     }
     return undefined;
@@ -169,6 +177,10 @@ export class AddressBook {
   }
 
   subscribe(listener: (pools: ReadonlySet<string>) => void): () => void {
+    if (this.listeners.size === 0) {
+      this.announced.clear();
+      for (const [pool, { ipv4, ipv6 }] of this.counts) this.announced.set(pool, { ipv4, ipv6 });
+    }
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -182,25 +194,29 @@ export class AddressBook {
   /** Tells listeners about the pools whose counts differ from what they were last told. */
   flush(): void {
     if (this.pending.size === 0) return;
-    const changed = new Set<string>();
+    if (this.listeners.size === 0) {
+      // Nobody to tell; `subscribe` takes its own snapshot.
+      this.pending.clear();
+      return;
+    }
+    let changed: Set<string> | undefined;
     for (const pool of this.pending) {
       const now = this.counts.get(pool);
       const told = this.announced.get(pool);
       if (now?.ipv4 === told?.ipv4 && now?.ipv6 === told?.ipv6) continue;
-      changed.add(pool);
+      (changed ??= new Set()).add(pool);
       if (now === undefined) this.announced.delete(pool);
-      else this.announced.set(pool, now);
+      else this.announced.set(pool, { ipv4: now.ipv4, ipv6: now.ipv6 });
     }
     this.pending.clear();
-    if (changed.size === 0) return;
+    if (changed === undefined) return;
     for (const listener of this.listeners) listener(changed);
   }
 
   private count(use: AddressUse, delta: 1 | -1): void {
     const current = this.counts.get(use.pool);
     if (current === undefined) return;
-    const key = usageKey(use.family);
-    this.counts.set(use.pool, { ...current, [key]: current[key] + delta });
+    current[usageKey(use.family)] += delta;
     this.pending.add(use.pool);
   }
 
