@@ -138,6 +138,18 @@ const automatic: Story[] = [
     ],
   },
   {
+    name: 'a Service whose family policy changes keeps the addresses of the families it still has',
+    pools: [pool('a', ['10.1.0.0/30']), pool('b', ['10.2.0.0/30', 'fd01::/126'])],
+    steps: [
+      { assign: svc('s1', { policy: 'RequireDualStack' }), ips: ['10.2.0.0', 'fd01::'], pool: 'b' },
+      { assign: svc('s1'), ips: ['10.2.0.0'], changed: true, usage: { b: [1, 0] } },
+      { assign: svc('s1', { policy: 'RequireDualStack' }), ips: ['10.2.0.0', 'fd01::'], changed: true },
+      { assign: svc('s2', { pool: 'a' }), ips: ['10.1.0.0'] },
+      // Its pool has no IPv6: RequireDualStack moves it to a pool that has both.
+      { assign: svc('s2', { policy: 'RequireDualStack' }), ips: ['10.2.0.1', 'fd01::1'], pool: 'b', changed: true, usage: { a: [0, 0], b: [2, 2] } },
+    ],
+  },
+  {
     name: 'PreferDualStack settles for one family when no pool gives both',
     pools: [pool('v6', ['fd00::/126']), pool('v4', ['10.0.0.0/32'])],
     steps: [

@@ -58,15 +58,18 @@ function makeAssignment(
 const sameAddresses = (a: readonly Address[], b: readonly Address[]): boolean =>
   a.length === b.length && a.every((x) => b.some((y) => y.family === x.family && y.value === x.value));
 
-/** Whether `addresses` fit the Service's families: one per family, of families it has, as many as its policy needs. */
-function familyProblem(addresses: readonly Address[], request: ServiceRequest): Failure | undefined {
+/**
+ * Whether `addresses` fit the Service's families: one per family, of families it has, and (unless
+ * `partial`, a holding about to be completed) as many as its policy needs.
+ */
+function familyProblem(addresses: readonly Address[], request: ServiceRequest, partial: boolean): Failure | undefined {
   const families = addresses.map((a) => a.family);
   const ips = listIPs(addresses);
   if (new Set(families).size !== families.length) {
     return failure('FamilyMismatch', `${ips}: at most one address per IP family`);
   }
   const foreign = families.find((f) => !request.families.includes(f));
-  const tooFew = request.ipFamilyPolicy !== 'PreferDualStack' && families.length < request.families.length;
+  const tooFew = !partial && request.ipFamilyPolicy !== 'PreferDualStack' && families.length < request.families.length;
   if (foreign !== undefined || tooFew || families.length === 0) {
     return failure('FamilyMismatch', `loadBalancer IP(s) ${ips} do not match the ipFamilies of the service (${request.families.map(familyName).join(',')})`);
   }
@@ -119,7 +122,9 @@ export class Allocator {
   /**
    * Re-takes the addresses a Service's status shows (after a controller restart), if they are still valid
    * for its request; `pool` is its `metallb.io/ip-allocated-from-pool` annotation, which settles which of
-   * two overlapping pools it came from. Call for every existing Service before the first `assign`.
+   * two overlapping pools it came from. Call for every existing Service (in a stable order: on a conflict
+   * the first one wins) before the first `assign`. Addresses of a family the Service no longer has are
+   * dropped (`changed` is then true); `assign` later adds a family it lacks.
    */
   restore(
     serviceKey: string,
@@ -138,14 +143,19 @@ export class Allocator {
     if (request.requestedIPs.length > 0 && !sameAddresses(addresses, request.requestedIPs)) {
       return this.done(failure('RequestChanged', `the Service now requests ${listIPs(request.requestedIPs)} instead of ${listIPs(addresses)}`));
     }
-    const checked = this.validate(serviceKey, addresses, current.pool ?? request.pool, request, context);
+    // A family the Service no longer has is dropped; a missing one is added by the next `assign`.
+    const fitting = addresses.filter((a) => request.families.includes(a.family));
+    if (fitting.length === 0) {
+      return this.done(failure('FamilyMismatch', `${listIPs(addresses)} do not match the ipFamilies of the service (${request.families.map(familyName).join(',')})`));
+    }
+    const checked = this.validate(serviceKey, fitting, current.pool ?? request.pool, request, context, true);
     if (!checked.ok) return this.done(checked);
     if (request.pool !== undefined && checked.pool !== request.pool) {
       return this.done(failure('RequestChanged', `the Service now requests pool ${request.pool} instead of ${checked.pool}`));
     }
-    const assignment = makeAssignment(serviceKey, checked.pool, addresses, request);
+    const assignment = makeAssignment(serviceKey, checked.pool, fitting, request);
     this.hold(assignment);
-    return this.done({ ok: true, assignment, changed: false });
+    return this.done({ ok: true, assignment, changed: fitting.length !== addresses.length });
   }
 
   /** Frees whatever the Service holds (deleted, no longer a LoadBalancer, another class). */
@@ -189,14 +199,18 @@ export class Allocator {
 
   private assignQuietly(serviceKey: string, request: ServiceRequest, context: AllocationContext, before: Assignment | undefined): AssignResult {
     if (before !== undefined) {
+      // A Service whose family policy changed keeps the addresses of the families it still has.
+      const fitting = before.addresses.filter((a) => request.families.includes(a.family));
       const keep =
-        request.requestedIPs.length === 0 || sameAddresses(before.addresses, request.requestedIPs)
-          ? this.validate(serviceKey, before.addresses, before.pool, request, context)
+        fitting.length > 0 && (request.requestedIPs.length === 0 || sameAddresses(fitting, request.requestedIPs))
+          ? this.validate(serviceKey, fitting, before.pool, request, context, true)
           : undefined;
       if (keep?.ok === true && (request.pool === undefined || keep.pool === request.pool)) {
         this.releaseQuietly(serviceKey);
-        const kept = makeAssignment(serviceKey, keep.pool, before.addresses, request);
-        return this.completeDualStack(kept, request, keep.pool !== before.pool);
+        const kept = makeAssignment(serviceKey, keep.pool, fitting, request);
+        const changed = keep.pool !== before.pool || fitting.length !== before.addresses.length;
+        const completed = this.complete(kept, request, changed);
+        if (completed !== undefined) return completed;
       }
       // What it holds no longer fits (config, request or sharing changed): start over, as MetalLB does.
       this.releaseQuietly(serviceKey);
@@ -209,23 +223,28 @@ export class Allocator {
     return result;
   }
 
-  /** A PreferDualStack Service holding one family gains the other from the same pool when it can. */
-  private completeDualStack(kept: Assignment, request: ServiceRequest, changed: boolean): AssignResult {
+  /**
+   * Holds `kept`, first adding from its own pool the family it lacks: the second family of a
+   * PreferDualStack Service when the pool can now give it (else the Service keeps one, `incomplete` says
+   * why), or of a Service turned RequireDualStack (else undefined: the caller allocates both afresh).
+   */
+  private complete(kept: Assignment, request: ServiceRequest, changed: boolean): AssignResult | undefined {
     const missing = request.families.find((f) => !kept.addresses.some((a) => a.family === f));
-    if (request.ipFamilyPolicy !== 'PreferDualStack' || missing === undefined || request.requestedIPs.length > 0) {
+    if (missing === undefined || request.requestedIPs.length > 0) {
       this.hold(kept);
       return { ok: true, assignment: kept, changed };
     }
     const pool = this.pools.get(kept.pool) as AllocatorPool;
     const value = this.book.pickIn(pool, missing, kept.serviceKey, request);
-    if (value === undefined) {
-      this.hold(kept);
-      const incomplete = failure(this.book.hasFamily(pool, missing) ? 'NoAvailableIPs' : 'FamilyNotAvailable', `no available ${familyName(missing)} in pool ${pool.name}`);
-      return { ok: true, assignment: kept, changed, incomplete };
+    if (value !== undefined) {
+      const grown = makeAssignment(kept.serviceKey, kept.pool, [...kept.addresses, { family: missing, value }], request);
+      this.hold(grown);
+      return { ok: true, assignment: grown, changed: true };
     }
-    const grown = makeAssignment(kept.serviceKey, kept.pool, [...kept.addresses, { family: missing, value }], request);
-    this.hold(grown);
-    return { ok: true, assignment: grown, changed: true };
+    if (request.ipFamilyPolicy !== 'PreferDualStack') return undefined;
+    this.hold(kept);
+    const incomplete = failure(this.book.hasFamily(pool, missing) ? 'NoAvailableIPs' : 'FamilyNotAvailable', `no available ${familyName(missing)} in pool ${pool.name}`);
+    return { ok: true, assignment: kept, changed, incomplete };
   }
 
   /** Checks that `addresses` may be held by the Service as it now asks, and from which pool. */
@@ -235,8 +254,9 @@ export class Allocator {
     preferredPool: string | undefined,
     request: ServiceRequest,
     context: AllocationContext,
+    partial = false,
   ): { readonly ok: true; readonly pool: string } | Failure {
-    const families = familyProblem(addresses, request);
+    const families = familyProblem(addresses, request, partial);
     if (families !== undefined) return families;
     const resolved = this.book.poolsHolding(addresses);
     if (!resolved.ok) return resolved;
@@ -257,7 +277,7 @@ export class Allocator {
   }
 
   private takeRequested(serviceKey: string, request: ServiceRequest, context: AllocationContext): AssignResult {
-    const checked = this.validate(serviceKey, request.requestedIPs, request.pool, request, context);
+    const checked = this.validate(serviceKey, request.requestedIPs, request.pool, request, context, false);
     if (!checked.ok) return checked;
     if (request.pool !== undefined && checked.pool !== request.pool) {
       const reason = this.pools.has(request.pool)
