@@ -9,6 +9,7 @@
  *   open(ifindex, ethertype) -> handle            bound, non-blocking, close-on-exec
  *   send(handle, frame) -> bytes sent
  *   addMulticast(handle, ifindex, mac)            PACKET_ADD_MEMBERSHIP / PACKET_MR_MULTICAST
+ *   dropMulticast(handle, ifindex, mac)           PACKET_DROP_MEMBERSHIP
  *   setFilter(handle, program)                    SO_ATTACH_FILTER, 8 bytes per classic BPF instruction
  *   start(handle, onFrames(frames: Buffer[]))     readiness via uv_poll, frames delivered in batches
  *   stats(handle) -> { packets, drops }           PACKET_STATISTICS (resets the kernel's counters)
@@ -163,7 +164,8 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static napi_value js_add_multicast(napi_env env, napi_callback_info info) {
+/* PACKET_ADD_MEMBERSHIP or PACKET_DROP_MEMBERSHIP of one link-layer multicast address on one interface. */
+static napi_value change_multicast(napi_env env, napi_callback_info info, int option, const char* what) {
   size_t argc = 3;
   napi_value argv[3];
   CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -181,11 +183,19 @@ static napi_value js_add_multicast(napi_env env, napi_callback_info info) {
   mreq.mr_type = PACKET_MR_MULTICAST;
   mreq.mr_alen = 6;
   memcpy(mreq.mr_address, mac, 6);
-  if (setsockopt(s->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq, sizeof mreq) < 0) {
-    throw_errno(env, "setsockopt(PACKET_ADD_MEMBERSHIP)");
+  if (setsockopt(s->fd, SOL_PACKET, option, &mreq, sizeof mreq) < 0) {
+    throw_errno(env, what);
     return NULL;
   }
   return NULL;
+}
+
+static napi_value js_add_multicast(napi_env env, napi_callback_info info) {
+  return change_multicast(env, info, PACKET_ADD_MEMBERSHIP, "setsockopt(PACKET_ADD_MEMBERSHIP)");
+}
+
+static napi_value js_drop_multicast(napi_env env, napi_callback_info info) {
+  return change_multicast(env, info, PACKET_DROP_MEMBERSHIP, "setsockopt(PACKET_DROP_MEMBERSHIP)");
 }
 
 static napi_value js_set_filter(napi_env env, napi_callback_info info) {
@@ -237,7 +247,7 @@ static void on_readable(uv_poll_t* handle, int status, int events) {
   if (count > 0) {
     napi_value callback, receiver, result;
     napi_get_reference_value(env, s->on_frames, &callback);
-    napi_get_undefined(env, &receiver);
+    napi_get_global(env, &receiver); /* make_callback needs an object receiver */
     /* make_callback (not call_function) so promise jobs and nextTicks queued by JS run after each batch. */
     napi_make_callback(env, s->async_context, receiver, callback, 1, &frames, &result);
     bool pending = false;
@@ -317,6 +327,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL },
     { "send", NULL, js_send, NULL, NULL, NULL, napi_enumerable, NULL },
     { "addMulticast", NULL, js_add_multicast, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "dropMulticast", NULL, js_drop_multicast, NULL, NULL, NULL, napi_enumerable, NULL },
     { "setFilter", NULL, js_set_filter, NULL, NULL, NULL, napi_enumerable, NULL },
     { "start", NULL, js_start, NULL, NULL, NULL, napi_enumerable, NULL },
     { "stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL },

@@ -1,0 +1,70 @@
+// A standalone responder process, for tests, benchmarks and the lab until the announcer reconciler
+// drives L2Announcer itself. Run it in a namespace: `ip netns exec <ns> node dist/arp/responder-main.js`.
+//
+//   --iface <name>      interface(s) announcements go to by default (repeatable; none: every usable one)
+//   --announce <ip>     announce at start (repeatable)
+//   --exclude <pattern> replaces the default exclusion list (repeatable; "--exclude none" excludes nothing)
+//   --schedule <ms,...> gratuitous schedule (default GRATUITOUS_SCHEDULE_MS)
+//
+// Control on stdin, one JSON object a line; one JSON answer a line on stdout:
+//   {"op":"announce","ip":"192.168.77.100","interfaces":["eth0"]}   {"op":"withdraw","ip":"..."}
+//   {"op":"counters"}   {"op":"status"}
+// The first stdout line is {"event":"ready"}. Closing stdin or SIGTERM stops it cleanly.
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { L2Announcer } from './announcer.js';
+import { stderrLog } from './log.js';
+
+const { values } = parseArgs({
+  options: {
+    iface: { type: 'string', multiple: true, default: [] },
+    announce: { type: 'string', multiple: true, default: [] },
+    exclude: { type: 'string', multiple: true },
+    schedule: { type: 'string' },
+  },
+});
+
+const defaultInterfaces = values.iface ?? [];
+const exclude = values.exclude?.filter((pattern) => pattern !== 'none');
+const announcer = new L2Announcer({
+  log: stderrLog,
+  ...(exclude !== undefined ? { selection: { exclude } } : {}),
+  ...(values.schedule !== undefined ? { schedule: values.schedule.split(',').map(Number) } : {}),
+});
+
+function answer(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+function control(line: string): void {
+  let command: unknown;
+  try {
+    command = JSON.parse(line);
+  } catch {
+    answer({ ok: false, reason: 'not JSON' });
+    return;
+  }
+  if (typeof command !== 'object' || command === null) { answer({ ok: false, reason: 'not an object' }); return; }
+  const { op, ip, interfaces } = command as { op?: unknown; ip?: unknown; interfaces?: unknown };
+  const names = Array.isArray(interfaces) ? interfaces.filter((name): name is string => typeof name === 'string') : defaultInterfaces;
+  if (op === 'announce' && typeof ip === 'string') answer({ op, ...announcer.announce(ip, names) });
+  else if (op === 'withdraw' && typeof ip === 'string') answer({ op, ...announcer.withdraw(ip) });
+  else if (op === 'counters') answer({ op, ok: true, counters: announcer.counters.snapshot() });
+  else if (op === 'status') answer({ op, ok: true, status: announcer.status() });
+  else answer({ ok: false, reason: `unknown command ${JSON.stringify(command)}` });
+}
+
+function stop(): void {
+  announcer.close();
+  process.exit(0);
+}
+
+await announcer.start();
+for (const ip of values.announce ?? []) {
+  const result = announcer.announce(ip, defaultInterfaces);
+  if (!result.ok) { stderrLog('error', 'bad --announce', { reason: result.reason }); process.exit(2); }
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+createInterface({ input: process.stdin }).on('line', control).on('close', stop);
+answer({ event: 'ready', pid: process.pid });
