@@ -222,6 +222,16 @@ const choice: Story[] = [
     ],
   },
   {
+    name: 'changing address-pool moves the Service; dropping the annotation keeps its address',
+    pools: [pool('a', ['10.1.0.0/30']), pool('b', ['10.2.0.0/30'], { autoAssign: false })],
+    steps: [
+      { assign: svc('s1', { pool: 'a' }), ips: ['10.1.0.0'], pool: 'a' },
+      { assign: svc('s1', { pool: 'b' }), ips: ['10.2.0.0'], pool: 'b', changed: true, usage: { a: [0, 0], b: [1, 0] } },
+      { assign: svc('s1'), ips: ['10.2.0.0'], pool: 'b', changed: false },
+      { assign: svc('s2'), ips: ['10.1.0.0'], pool: 'a' },
+    ],
+  },
+  {
     name: 'a Service no auto-assign pool admits stays pending, even when a selector matches no namespace at all',
     pools: [
       pool('ns-a', ['10.1.0.0/30'], { serviceAllocation: { namespaces: ['a'] } }),
