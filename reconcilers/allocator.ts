@@ -12,7 +12,6 @@ import type {
   Failure,
   PoolsChange,
   PoolUsage,
-  Port,
   ServiceRequest,
 } from './allocator-types.js';
 import { failure } from './allocator-types.js';
@@ -325,4 +324,3 @@ export class Allocator {
   }
 }
 
-export type { Port };
