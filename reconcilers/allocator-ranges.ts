@@ -1,9 +1,10 @@
 // The data structures that keep allocation sub-linear in pool size. MetalLB walks every address of a
 // CIDR per allocation; an IPv6 /64 makes that walk endless. Here each (pool, range) keeps its used
-// addresses as sorted, merged runs, so "lowest free" is a look at the first run and marking an address is
-// a binary search. Ranges are never enumerated.
+// addresses as sorted, merged runs (allocator-runs.ts), so "lowest free" is a look at the first run and
+// marking an address is a binary search. Ranges are never enumerated.
 
 import type { Family, IpRange } from './ipaddr.js';
+import { RunList } from './allocator-runs.js';
 
 /**
  * MetalLB's rule (ipConfusesBuggyFirmwares): an IPv4 address whose last octet is 0 or 255, whatever the
@@ -32,11 +33,6 @@ const skipBuggy: IndexSpace = {
   fromIndex: (i) => ((i / 254n) << 8n) | ((i % 254n) + 1n),
 };
 
-interface Run {
-  start: bigint;
-  end: bigint;
-}
-
 /** The used addresses of one range of one pool. */
 export class RangeTracker {
   readonly range: IpRange;
@@ -45,8 +41,8 @@ export class RangeTracker {
   /** First and last index of an address this range may hand out; lo > hi when it may hand out none. */
   private readonly lo: bigint;
   private readonly hi: bigint;
-  /** Sorted, disjoint and never adjacent (adjacent runs are merged). */
-  private readonly runs: Run[] = [];
+  /** The used indexes. */
+  private readonly runs = new RunList();
 
   constructor(range: IpRange, avoidBuggyIPs: boolean) {
     this.range = range;
@@ -71,63 +67,19 @@ export class RangeTracker {
   /** The lowest address of the range nobody uses, or undefined when it is full. O(1). */
   lowestFree(): bigint | undefined {
     if (this.lo > this.hi) return undefined;
-    const head = this.runs[0];
+    const head = this.runs.first();
     const index = head === undefined || head.start > this.lo ? this.lo : head.end + 1n;
     return index <= this.hi ? this.space.fromIndex(index) : undefined;
   }
 
-  /** Index of the last run starting at or before `index`, or -1. */
-  private runAtOrBefore(index: bigint): number {
-    let low = 0;
-    let high = this.runs.length - 1;
-    let found = -1;
-    while (low <= high) {
-      const mid = (low + high) >> 1;
-      const run = this.runs[mid] as Run;
-      if (run.start <= index) {
-        found = mid;
-        low = mid + 1;
-      } else {
-        high = mid - 1;
-      }
-    }
-    return found;
-  }
-
-  /** Marks `value` used; the caller has checked `allows`. O(log runs), plus a splice for a new run. */
+  /** Marks `value` used; the caller has checked `allows`. O(log runs). */
   use(value: bigint): void {
-    const index = this.space.toIndex(value);
-    const k = this.runAtOrBefore(index);
-    const before = k >= 0 ? this.runs[k] : undefined;
-    const after = this.runs[k + 1];
-    if (before !== undefined && before.end >= index) return;
-    const joinsBefore = before !== undefined && before.end + 1n === index;
-    const joinsAfter = after !== undefined && after.start === index + 1n;
-    if (joinsBefore && joinsAfter) {
-      before.end = after.end;
-      this.runs.splice(k + 1, 1);
-    } else if (joinsBefore) {
-      before.end = index;
-    } else if (joinsAfter) {
-      after.start = index;
-    } else {
-      this.runs.splice(k + 1, 0, { start: index, end: index });
-    }
+    this.runs.add(this.space.toIndex(value));
   }
 
   /** Marks `value` free again. */
   free(value: bigint): void {
-    const index = this.space.toIndex(value);
-    const k = this.runAtOrBefore(index);
-    const run = this.runs[k];
-    if (run === undefined || run.end < index) return;
-    if (run.start === index && run.end === index) this.runs.splice(k, 1);
-    else if (run.start === index) run.start = index + 1n;
-    else if (run.end === index) run.end = index - 1n;
-    else {
-      this.runs.splice(k + 1, 0, { start: index + 1n, end: run.end });
-      run.end = index - 1n;
-    }
+    this.runs.delete(this.space.toIndex(value));
   }
 }
 
