@@ -319,8 +319,12 @@ export class Allocator {
       lacking.length > 0
         ? failure('FamilyNotAvailable', `no available IPs: no pool this Service may use has ${lacking.map(familyName).join(' or ')} addresses`)
         : failure('NoAvailableIPs', request.pool !== undefined ? `no available IPs in pool ${request.pool}` : `no available IPs (${wanted})`);
-    if (partial !== undefined) return { ok: true, assignment: partial, changed: true, incomplete: why };
-    return why;
+    if (partial === undefined) return why;
+    const incomplete =
+      lacking.length > 0
+        ? why
+        : failure('NoAvailableIPs', `no pool this Service may use has both ${wanted} available; assigned ${familyName(partial.addresses[0]?.family ?? primary)} only`);
+    return { ok: true, assignment: partial, changed: true, incomplete };
   }
 }
 
