@@ -96,3 +96,50 @@ export const FUZZ_DEFAULT_TARGETS: FuzzTargets = {
   announced: '192.168.77.100',
   announced6: 'fd00:77::100',
 };
+
+const BROADCAST = Buffer.alloc(6, 0xff);
+
+/** Written apart from the codecs on purpose: two readings of RFC 826 must agree on what gets answered. */
+export function isAnswerableArpRequest(frame: Buffer, mac: Buffer, announced: ReadonlySet<string>): boolean {
+  if (frame.length < 42 || frame.readUInt16BE(12) !== 0x0806) return false;
+  const toUs = frame.subarray(0, 6).equals(mac) || frame.subarray(0, 6).equals(BROADCAST);
+  const unicastSenders = ((frame[6] ?? 1) & 1) === 0 && ((frame[22] ?? 1) & 1) === 0;
+  return toUs && unicastSenders && frame.readUInt16BE(14) === 1 && frame.readUInt16BE(16) === 0x0800 && frame[18] === 6 &&
+    frame[19] === 4 && frame.readUInt16BE(20) === 1 && announced.has([...frame.subarray(38, 42)].join('.'));
+}
+
+function simpleSum(bytes: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i++) sum += i % 2 === 0 ? (bytes[i] ?? 0) << 8 : (bytes[i] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
+/** Written apart from the codecs on purpose: the RFC 4861 §7.1.1 checks and our destination rule. */
+export function isAnswerableSolicitation(frame: Buffer, announced6: Buffer): boolean {
+  if (frame.length < 14 + 40 + 24 || frame.readUInt16BE(12) !== 0x86dd || (frame[14] ?? 0) >> 4 !== 6) return false;
+  if (((frame[6] ?? 1) & 1) === 1) return false;
+  const length = frame.readUInt16BE(18);
+  if (frame[20] !== 58 || frame[21] !== 255 || length < 24 || 54 + length > frame.length) return false;
+  const source = frame.subarray(22, 38);
+  const destination = frame.subarray(38, 54);
+  const message = frame.subarray(54, 54 + length);
+  if (message[0] !== 135 || message[1] !== 0 || !message.subarray(8, 24).equals(announced6)) return false;
+  const pseudo = Buffer.alloc(40);
+  frame.copy(pseudo, 0, 22, 54);
+  pseudo.writeUInt32BE(length, 32);
+  pseudo[39] = 58;
+  if (simpleSum(Buffer.concat([pseudo, message])) !== 0xffff) return false;
+  const options: number[] = [];
+  for (let offset = 24; offset < message.length; ) {
+    const units = message[offset + 1] ?? 0;
+    if (offset + 2 > message.length || units === 0 || offset + units * 8 > message.length) return false;
+    if (message[offset] === 1 && units !== 1) return false;
+    options.push(message[offset] ?? 0);
+    offset += units * 8;
+  }
+  const group = Buffer.from('ff0200000000000000000001ff000000', 'hex');
+  announced6.copy(group, 13, 13, 16);
+  if (source.every((byte) => byte === 0) && (!destination.equals(group) || options.includes(1))) return false;
+  return destination.equals(group) || destination.equals(announced6);
+}
