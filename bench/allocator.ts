@@ -36,6 +36,8 @@ interface Row {
   readonly benchmark: string;
   readonly operations: number;
   readonly totalMs: number;
+  /** CPU time of this process (user + system): on a shared machine, wall time also counts waiting. */
+  readonly cpuMs: number;
   readonly perOpMicros: number;
   readonly note: string;
 }
@@ -44,9 +46,12 @@ const rows: Row[] = [];
 
 function measure(benchmark: string, operations: number, note: string, body: () => void): void {
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   body();
   const totalMs = performance.now() - start;
-  rows.push({ benchmark, operations, totalMs: round(totalMs), perOpMicros: round((totalMs * 1000) / operations), note });
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  rows.push({ benchmark, operations, totalMs: round(totalMs), cpuMs: round(cpuMs), perOpMicros: round((totalMs * 1000) / operations), note });
 }
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
@@ -154,8 +159,10 @@ for (const [label, cidr] of sizes) {
 }
 
 console.log('allocator benchmark (node', process.version + ')');
-console.table(rows.map((r) => ({ benchmark: r.benchmark, ops: r.operations, 'total ms': r.totalMs, 'µs/op': r.perOpMicros, note: r.note })));
+console.table(rows.map((r) => ({ benchmark: r.benchmark, ops: r.operations, 'wall ms': r.totalMs, 'cpu ms': r.cpuMs, 'µs/op': r.perOpMicros, note: r.note })));
 
+const load = (await import('node:os')).loadavg()[0] ?? 0;
+console.log(`1-minute load average ${load.toFixed(2)} on ${(await import('node:os')).cpus().length} CPUs: wall times above include waiting for a CPU`);
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results-allocator.json');
-writeFileSync(out, `${JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, rows }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, loadAverage1m: load, rows }, null, 2)}\n`);
 console.log(`written ${out}`);
