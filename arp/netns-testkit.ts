@@ -105,7 +105,14 @@ export interface ArpTestbed {
  * link-local), so whatever answers there is our responder; `kernelAddress` puts one on node eth0 for
  * the benchmark's comparison.
  */
-export async function createArpTestbed(tag: string, options: { kernelAddress?: string } = {}): Promise<ArpTestbed> {
+export interface TestbedOptions {
+  /** Put this address (CIDR) on node eth0, so the kernel answers for it: the benchmark's reference. */
+  readonly kernelAddress?: string;
+  /** Keep the client's kernel off IPv6, so every solicitation on the wire is one a test sent. */
+  readonly quietClient?: boolean;
+}
+
+export async function createArpTestbed(tag: string, options: TestbedOptions = {}): Promise<ArpTestbed> {
   const node = `l2lbt-arp-${tag}-node`;
   const client = `l2lbt-arp-${tag}-client`;
   const processes: JsonLineProcess[] = [];
@@ -129,7 +136,8 @@ export async function createArpTestbed(tag: string, options: { kernelAddress?: s
     }
     await mustRun(['ip', '-n', node, 'link', 'set', 'lo', 'up']);
     await mustRun(['ip', '-n', client, 'addr', 'add', '192.168.77.2/24', 'dev', 'eth0']);
-    await mustRun(['ip', '-n', client, 'addr', 'add', 'fd00:77::2/64', 'dev', 'eth0', 'nodad']);
+    if (options.quietClient === true) await mustRun(inNamespace(client, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']));
+    else await mustRun(['ip', '-n', client, 'addr', 'add', 'fd00:77::2/64', 'dev', 'eth0', 'nodad']);
     await mustRun(['ip', '-n', client, 'addr', 'add', '192.168.78.2/24', 'dev', 'eth1']);
     if (options.kernelAddress !== undefined) await mustRun(['ip', '-n', node, 'addr', 'add', options.kernelAddress, 'dev', 'eth0']);
     const macOf = async (link: string): Promise<string> => (await mustRun(inNamespace(node, ['cat', `/sys/class/net/${link}/address`]))).trim();

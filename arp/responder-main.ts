@@ -29,7 +29,7 @@ const exclude = values.exclude?.filter((pattern) => pattern !== 'none');
 const announcer = new L2Announcer({
   log: stderrLog,
   ...(exclude !== undefined ? { selection: { exclude } } : {}),
-  ...(values.schedule !== undefined ? { schedule: values.schedule.split(',').map(Number) } : {}),
+  ...(values.schedule !== undefined ? { schedule: values.schedule.split(',').filter((delay) => delay !== '').map(Number) } : {}),
 });
 
 function answer(value: unknown): void {
