@@ -33,6 +33,8 @@ export interface ControllerOptions {
   readonly webhookHost: string;
   /** Extra IP SANs for the webhook certificate, for API servers that call it by URL. */
   readonly webhookIPs: readonly string[];
+  /** Handle Services of this loadBalancerClass only; unset: only Services without a class. */
+  readonly loadBalancerClass: string | undefined;
 }
 
 export function parseControllerOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ControllerOptions {
@@ -52,6 +54,7 @@ export function parseControllerOptions(argv: readonly string[], env: NodeJS.Proc
       'webhook-port': { type: 'string', default: '9443' },
       'webhook-host': { type: 'string', default: '0.0.0.0' },
       'webhook-ip': { type: 'string', multiple: true, default: [] },
+      'lb-class': { type: 'string' },
     },
   });
   return {
@@ -67,5 +70,6 @@ export function parseControllerOptions(argv: readonly string[], env: NodeJS.Proc
     webhookPort: parsePort('webhook-port', values['webhook-port']),
     webhookHost: values['webhook-host'],
     webhookIPs: values['webhook-ip'],
+    loadBalancerClass: values['lb-class'] === '' ? undefined : values['lb-class'],
   };
 }

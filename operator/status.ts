@@ -2,7 +2,7 @@
 // component, and only when it differs from what the cache holds: a resync that finds nothing new writes
 // nothing, which keeps steady-state API writes at zero.
 
-import type { KubeClient } from './kube-client.js';
+import { isStatus, type KubeClient } from './kube-client.js';
 import type { KubeObject, ResourceType } from './resources.js';
 
 export const fieldManagers = {
@@ -18,7 +18,12 @@ export async function applyStatus<S>(
   fieldManager: string,
 ): Promise<void> {
   const { namespace, name } = object.metadata;
-  await client.apply(type, { metadata: { namespace, name }, ...{ status } }, fieldManager, 'status');
+  try {
+    await client.apply(type, { metadata: { namespace, name }, ...{ status } }, fieldManager, 'status');
+  } catch (error) {
+    // Deleted since the cache showed it: its delete event is on the way, and there is nothing to write.
+    if (!isStatus(error, 404)) throw error;
+  }
 }
 
 /** Deep equality of JSON-like values, blind to key order. */

@@ -11,17 +11,15 @@ import type { IPAddressPool } from '../schemas/generated/types.js';
 import { computePoolStatus, type AssignedByPool } from './pools-status.js';
 
 /** Where assigned counts come from: the services reconciler's allocator. */
-export interface PoolUsage {
+export interface UsageSource {
   usage(): AssignedByPool;
 }
-
-export const noUsage: PoolUsage = { usage: () => new Map() };
 
 export class PoolsReconciler implements Reconciler {
   constructor(
     private readonly client: KubeClient,
     private readonly pools: Informer<IPAddressPool>,
-    private readonly usage: PoolUsage,
+    private readonly usage: UsageSource,
     private readonly now: () => Date = () => new Date(),
   ) {}
 

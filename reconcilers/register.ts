@@ -4,24 +4,53 @@
 import { controllerFor } from '../operator/controller.js';
 import type { Manager } from '../operator/manager.js';
 import type { ControllerOptions } from '../operator/options.js';
-import { IPAddressPools, L2Advertisements, Nodes, Secrets, ValidatingWebhookConfigurations, type KubeObject } from '../operator/resources.js';
+import { EventRecorder } from '../operator/events.js';
+import {
+  IPAddressPools, L2Advertisements, Namespaces, Nodes, objectKey, Secrets, Services, ValidatingWebhookConfigurations, type KubeObject,
+} from '../operator/resources.js';
 import type { IPAddressPool, L2Advertisement } from '../schemas/generated/types.js';
 import { AdvertisementsReconciler } from './advertisements.js';
-import { noUsage, PoolsReconciler, type PoolUsage } from './pools.js';
+import { Allocator } from './allocator.js';
+import { PoolsReconciler } from './pools.js';
+import { ServicesReconciler, type Service } from './services.js';
 import { WebhookCertificateReconciler, webhookCertSelector } from './webhook-certificates.js';
 import { WebhookServing } from './webhook-serving.js';
 
-export function registerControllerReconcilers(manager: Manager, options: ControllerOptions, usage: PoolUsage = noUsage): void {
+export function registerControllerReconcilers(manager: Manager, options: ControllerOptions): void {
   const { logger, client } = manager;
   const inConfigNamespace = { namespace: options.namespace };
   const pools = manager.informer<IPAddressPool>(IPAddressPools, inConfigNamespace);
   const advertisements = manager.informer<L2Advertisement>(L2Advertisements, inConfigNamespace);
   const nodes = manager.informer<KubeObject>(Nodes);
 
-  manager.add(controllerFor('pools', new PoolsReconciler(client, pools, usage))
+  const services = manager.informer<Service>(Services);
+  const namespaces = manager.informer<KubeObject>(Namespaces);
+  const allocator = new Allocator();
+  const servicesReconciler = new ServicesReconciler({
+    client, services, pools, namespaces, allocator, logger: logger.child({ controller: 'services' }),
+    events: new EventRecorder(client, 'metallb.io/controller', options.identity, logger),
+    loadBalancerClass: options.loadBalancerClass,
+  });
+  const servicesController = controllerFor('services', servicesReconciler)
+    .owns(services)
+    .watches(pools, () => services.keys())
+    .watches(namespaces, (namespace) => services.list().filter((s) => s.metadata.namespace === namespace.metadata.name).map(objectKey))
+    .workers(4)
+    .build(logger);
+  servicesReconciler.enqueue = (keys) => {
+    for (const key of keys) servicesController.queue.add(key);
+  };
+  manager.add(servicesController);
+
+  const usage = { usage: () => { servicesReconciler.prepare(); return allocator.usage(); } };
+  const poolsController = controllerFor('pools', new PoolsReconciler(client, pools, usage))
     .owns(pools)
     .watches(pools, () => pools.keys()) // a pool's overlap with another shows in both
-    .build(logger));
+    .build(logger);
+  allocator.onUsageChange((changed) => {
+    for (const pool of changed) poolsController.queue.add(`${options.namespace}/${pool}`);
+  });
+  manager.add(poolsController);
 
   manager.add(controllerFor('advertisements', new AdvertisementsReconciler(client, advertisements, pools, nodes))
     .owns(advertisements)

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAll, dump } from 'js-yaml';
 import { repoRoot } from '../fixtures.js';
-import { freePort, runningPid, startDaemon } from './processes.js';
+import { freePort, runningPid, startDaemon, stopDaemon } from './processes.js';
 
 export interface OperatorPorts {
   readonly controllerHttp: number;
@@ -60,4 +60,10 @@ export function ensureController(paths: { run: string; logs: string; credentials
     logFile: join(paths.logs, 'controller.log'), pidFile,
   });
   return true;
+}
+
+/** Stops the lab's controller (SIGTERM: graceful; SIGKILL: a crash) and starts it again. */
+export async function restartController(paths: { root: string; run: string; logs: string; credentials: string }, signal: NodeJS.Signals): Promise<void> {
+  await stopDaemon(join(paths.run, 'controller.pid'), signal);
+  ensureController(paths, await operatorPorts(join(paths.root, 'operator-ports.json')));
 }
