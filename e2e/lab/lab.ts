@@ -14,7 +14,7 @@ import { ensureKubeProxies } from './kube-proxy.js';
 import { ensureClient, ensureNode, ensureSegments, listLabNamespaces, removeAllLabNamespaces, removeNode } from './network.js';
 import { run, runningPid, startDaemon, stopDaemon, waitFor } from './processes.js';
 import { LAB_CLIENT_NS, LAB_NET_NS, labNode, labNodes, NODE_API_PORT, type LabNode } from './topology.js';
-import { ensureController, ensureOperatorConfig, operatorPorts } from './operator.js';
+import { ensureAnnouncers, ensureController, ensureOperatorConfig, operatorPorts } from './operator.js';
 
 export interface LabPaths {
   readonly root: string;
@@ -68,6 +68,7 @@ export async function labUp(nodeCount: number, progress: Progress, paths = labPa
   }
   for (const extra of extraNodes(nodeCount)) {
     progress(`removing ${extra.name} (NODES=${nodeCount})`);
+    await stopDaemon(join(paths.run, `announcer-${extra.name}.pid`));
     await stopDaemon(join(paths.run, `api-relay-${extra.name}.pid`));
     removeNode(extra);
   }
@@ -85,6 +86,8 @@ export async function labUp(nodeCount: number, progress: Progress, paths = labPa
   // kube-proxy's part (the VIPs on kube-ipvs0, HTTP on port 80), emulated: see kube-proxy.ts.
   await ensureKubeProxies(paths, plane, kubeBin, nodes);
   await ensureOperator(paths, kubeBin, progress);
+  const announcers = ensureAnnouncers(paths, nodes.map((n) => n.name));
+  if (announcers.length > 0) progress(`announcers: ${announcers.join(', ')}`);
   writeEnv(paths, nodeCount, kubeBin, etcdBin);
   return { paths, plane, nodes, kubeBin };
 }

@@ -67,3 +67,21 @@ export async function restartController(paths: { root: string; run: string; logs
   await stopDaemon(join(paths.run, 'controller.pid'), signal);
   ensureController(paths, await operatorPorts(join(paths.root, 'operator-ports.json')));
 }
+
+/** One announcer per node namespace, with the speaker ServiceAccount's token, reaching the API server
+ *  through the node's relay. */
+export function ensureAnnouncers(paths: { run: string; logs: string; credentials: string }, nodes: readonly string[]): string[] {
+  const started: string[] = [];
+  for (const node of nodes) {
+    const pidFile = join(paths.run, `announcer-${node}.pid`);
+    if (runningPid(pidFile) !== undefined) continue;
+    startDaemon({
+      name: `announcer-${node}`, command: process.execPath, netns: node,
+      args: [join(repoRoot, 'dist', 'operator', 'announcer-main.js'), `--node=${node}`,
+        `--kubeconfig=${join(paths.credentials, 'speaker.node.kubeconfig')}`, '--http-port=7472', '--http-host=127.0.0.1'],
+      logFile: join(paths.logs, `announcer-${node}.log`), pidFile,
+    });
+    started.push(node);
+  }
+  return started;
+}

@@ -1,0 +1,150 @@
+// The announcer's entry point: one process per node (DaemonSet, host network, CAP_NET_RAW), the node's
+// name from NODE_NAME or --node. `node dist/operator/announcer-main.js --node=worker-1`.
+
+import { parseArgs } from 'node:util';
+import { hostname } from 'node:os';
+import { L2Announcer } from '../arp/announcer.js';
+import { discoverInterfaces } from '../arp/interfaces.js';
+import { controllerFor } from './controller.js';
+import { EventRecorder } from './events.js';
+import { KubeClient } from './kube-client.js';
+import { loadKubeConfig } from './kubeconfig.js';
+import { createLogger, errorText, type Logger } from './log.js';
+import { Manager } from './manager.js';
+import { HEARTBEAT_LABEL, NodeHeartbeat, type HeartbeatLease } from './node-heartbeat.js';
+import { parseDuration, parsePort } from './options.js';
+import { MEMBERLIST_PORT, PeerHeartbeats } from './peer-heartbeats.js';
+import { EndpointSlices, IPAddressPools, L2Advertisements, Leases, Nodes, ServiceL2Statuses, Services } from './resources.js';
+import type { IPAddressPool, L2Advertisement, ServiceL2Status } from '../schemas/generated/types.js';
+import { ANNOUNCER_KEY, AnnouncerReconciler, NODE_LABEL, type EndpointSlice, type Node } from '../reconcilers/announcer.js';
+import type { Service } from '../reconcilers/services.js';
+
+const INTERFACE_SCAN_MS = 2000;
+
+function parseAnnouncerOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env) {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      node: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      'http-port': { type: 'string', default: '7472' },
+      'http-host': { type: 'string', default: '0.0.0.0' },
+      'memberlist-port': { type: 'string', default: String(MEMBERLIST_PORT) },
+      'udp-deadline': { type: 'string', default: '500ms' },
+      'lb-class': { type: 'string' },
+      'announce-from-cordoned': { type: 'boolean', default: false },
+    },
+  });
+  const node = values.node ?? env.NODE_NAME ?? hostname();
+  return {
+    node,
+    kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
+    namespace: values.namespace ?? env.METALLB_NAMESPACE ?? env.POD_NAMESPACE ?? 'metallb-system',
+    httpPort: parsePort('http-port', values['http-port']),
+    httpHost: values['http-host'],
+    memberlistPort: parsePort('memberlist-port', values['memberlist-port']),
+    udpDeadlineMs: parseDuration('udp-deadline', values['udp-deadline']),
+    loadBalancerClass: values['lb-class'] === '' ? undefined : values['lb-class'],
+    announceFromCordoned: values['announce-from-cordoned'],
+  };
+}
+
+/** Keeps the node's usable interfaces current; calls `onChange` when the set changes. */
+function watchInterfaces(logger: Logger, onChange: (names: readonly string[]) => void): { current: () => readonly string[]; stop: () => void } {
+  let current: readonly string[] = [];
+  const scan = async (): Promise<void> => {
+    try {
+      const names = (await discoverInterfaces()).usable.map((i) => i.name);
+      if (names.join(',') !== current.join(',')) {
+        current = names;
+        logger.info('usable interfaces', { interfaces: names });
+        onChange(names);
+      }
+    } catch (error) {
+      logger.warn('interface discovery failed', { error: errorText(error) });
+    }
+  };
+  void scan();
+  const timer = setInterval(() => void scan(), INTERFACE_SCAN_MS);
+  return { current: () => current, stop: () => clearInterval(timer) };
+}
+
+async function main(): Promise<void> {
+  const options = parseAnnouncerOptions(process.argv.slice(2));
+  const logger = createLogger({ fields: { component: 'speaker', node: options.node } });
+  const client = await KubeClient.create(loadKubeConfig(options.kubeconfig), 'l2lb-announcer');
+  const manager = new Manager({ client, logger, httpPort: options.httpPort, httpHost: options.httpHost });
+  const ns = { namespace: options.namespace };
+  const services = manager.informer<Service>(Services);
+  const endpointSlices = manager.informer<EndpointSlice>(EndpointSlices);
+  const nodes = manager.informer<Node>(Nodes);
+  const pools = manager.informer<IPAddressPool>(IPAddressPools, ns);
+  const advertisements = manager.informer<L2Advertisement>(L2Advertisements, ns);
+  const leases = manager.informer<HeartbeatLease>(Leases, { ...ns, labelSelector: `${HEARTBEAT_LABEL}=true` });
+  const statuses = manager.informer<ServiceL2Status>(ServiceL2Statuses, { ...ns, labelSelector: `${NODE_LABEL}=${options.node}` });
+
+  const wire = new L2Announcer({ log: (level, msg, fields) => logger[level === 'debug' ? 'debug' : level](msg, fields) });
+  await wire.start();
+  const heartbeat = new NodeHeartbeat(client, options.namespace, options.node, logger);
+  let enqueue: () => void = () => undefined;
+  const peers = new PeerHeartbeats(options.node, () => enqueue(), logger, options.memberlistPort);
+  const interfaces = watchInterfaces(logger, (names) => {
+    heartbeat.setInterfaces(names);
+    enqueue();
+  });
+  const reconciler = new AnnouncerReconciler({
+    self: options.node, namespace: options.namespace, client, services, endpointSlices, nodes, pools, advertisements,
+    leases, statuses, peers, wire, logger,
+    events: new EventRecorder(client, 'metallb.io/speaker', options.node, logger),
+    ownInterfaces: interfaces.current,
+    loadBalancerClass: options.loadBalancerClass,
+    eligibility: { announceFromCordoned: options.announceFromCordoned },
+    liveness: { udpDeadlineMs: options.udpDeadlineMs },
+  });
+  const key = (): string[] => [ANNOUNCER_KEY];
+  const controller = controllerFor('announcer', reconciler)
+    .watches(services, key).watches(endpointSlices, key).watches(nodes, key).watches(pools, key)
+    .watches(advertisements, key).watches(leases, key).watches(statuses, key)
+    .resyncEvery(30_000)
+    .build(logger, key);
+  enqueue = () => controller.queue.add(ANNOUNCER_KEY);
+  nodes.on({
+    add: () => peers.setPeers(peerAddresses(nodes.list())),
+    update: () => peers.setPeers(peerAddresses(nodes.list())),
+    delete: () => peers.setPeers(peerAddresses(nodes.list())),
+  });
+  manager.add(controller);
+  // Graceful stop: tell the peers first (they take over at once), then fall silent, then tidy the API.
+  manager.onShutdown(async () => {
+    await peers.stop();
+    reconciler.withdrawAll();
+    wire.close();
+    interfaces.stop();
+    await heartbeat.stop();
+    for (const status of statuses.list()) {
+      await client.delete(ServiceL2Statuses, options.namespace, status.metadata.name ?? '').catch(() => undefined);
+    }
+  });
+  manager.stopOnSignals();
+  await peers.start();
+  heartbeat.start();
+  await manager.start();
+  await manager.done;
+  process.exit(0);
+}
+
+function peerAddresses(nodes: readonly Node[]): Map<string, string> {
+  const peers = new Map<string, string>();
+  for (const node of nodes) {
+    const ipv4 = node.status?.addresses?.find((a) => a.type === 'InternalIP' && !a.address.includes(':'))?.address;
+    if (ipv4 !== undefined && node.metadata.name !== undefined) peers.set(node.metadata.name, ipv4);
+  }
+  return peers;
+}
+
+main().catch((error: unknown) => {
+  createLogger().error('announcer failed', { error: errorText(error) });
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+// Is a peer's announcer alive? Two signals, because each alone is either slow or fragile:
+//  - the fast path: UDP heartbeats between announcers every 100 ms (port 7946): a killed announcer is
+//    noticed within the deadline (500 ms), well inside the 1 s failover budget;
+//  - the API: a heartbeat Lease per node, renewed every 2 s (0.5 writes/s per node, whatever the number
+//    of Services), for peers whose UDP we never heard (blocked port, first seconds after start).
+// A partition that cuts UDP but not the API must not give an address two owners for long: a peer whose
+// Lease was renewed after its UDP went silent is alive (it is only unreachable to us), so ownership
+// returns to a single node within one Lease renewal. A peer that said goodbye (SIGTERM) is dead at once.
+
+export interface PeerObservation {
+  /** When (ms, our clock) we last heard the peer's UDP heartbeat. */
+  readonly lastHeardMs?: number;
+  /** When the peer said goodbye; a heartbeat after that revives it. */
+  readonly goodbyeMs?: number;
+  /** When we saw its Lease renewed (our clock), and for how long the Lease holds. */
+  readonly leaseSeenMs?: number;
+  readonly leaseDurationMs?: number;
+}
+
+export interface LivenessTimings {
+  readonly udpDeadlineMs: number;
+}
+
+export const defaultLivenessTimings: LivenessTimings = { udpDeadlineMs: 500 };
+
+export type PeerLiveness = { readonly alive: true; readonly via: 'udp' | 'lease' } | { readonly alive: false; readonly reason: string };
+
+export function peerLiveness(peer: PeerObservation, nowMs: number, timings: LivenessTimings = defaultLivenessTimings): PeerLiveness {
+  const { lastHeardMs, goodbyeMs, leaseSeenMs, leaseDurationMs = 0 } = peer;
+  if (goodbyeMs !== undefined && (lastHeardMs === undefined || lastHeardMs <= goodbyeMs)) {
+    return { alive: false, reason: 'its announcer stopped (said goodbye)' };
+  }
+  if (lastHeardMs !== undefined && nowMs - lastHeardMs <= timings.udpDeadlineMs) return { alive: true, via: 'udp' };
+  const leaseFresh = leaseSeenMs !== undefined && nowMs - leaseSeenMs <= leaseDurationMs;
+  if (lastHeardMs === undefined) {
+    return leaseFresh ? { alive: true, via: 'lease' } : { alive: false, reason: 'no heartbeat: no UDP heard and no fresh Lease' };
+  }
+  // UDP worked and went silent: dead, unless the API shows it renewing since (a partition, not a crash).
+  if (leaseFresh && leaseSeenMs > lastHeardMs + timings.udpDeadlineMs) return { alive: true, via: 'lease' };
+  return { alive: false, reason: `no UDP heartbeat for ${nowMs - lastHeardMs} ms` };
+}
