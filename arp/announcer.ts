@@ -31,6 +31,8 @@ export interface L2AnnouncerOptions {
   readonly selection?: InterfaceSelection;
   readonly schedule?: readonly number[];
   readonly rescanMs?: number;
+  /** See InterfaceResponderOptions.nativeArpFastPath. */
+  readonly nativeArpFastPath?: boolean;
   /** Replaceable for tests; defaults to reading /sys/class/net. */
   readonly discover?: (selection: InterfaceSelection) => Promise<Discovery>;
 }
@@ -163,7 +165,7 @@ export class L2Announcer {
     const iface = this.plan.interfaces.get(name);
     if (iface === undefined) return null;
     try {
-      const responder = new InterfaceResponder(iface, { counters: this.counters, log: this.log });
+      const responder = new InterfaceResponder(iface, { counters: this.counters, log: this.log, nativeArpFastPath: this.options.nativeArpFastPath ?? true });
       this.responders.set(name, responder);
       this.log('info', 'responder started', { interface: name, index: iface.index });
       return responder;

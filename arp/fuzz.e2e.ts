@@ -10,7 +10,8 @@ const FRAMES = 100_000;
 /** Frames a second: enough to finish in about five seconds on a shared two-core machine. */
 const RATE = 20_000;
 
-describe('a live responder under fuzzed traffic', { timeout: 120_000 }, () => {
+// Both ARP paths: the addon's fast path (default) and the JavaScript decision alone must agree with the check.
+for (const [mode, extraArgs] of [['native ARP fast path', []], ['JS decisions only', ['--js-only']]] as const) describe(`a live responder under fuzzed traffic (${mode})`, { timeout: 120_000 }, () => {
   let bed: ArpTestbed;
   let responder: JsonLineProcess;
   let agent: JsonLineProcess;
@@ -18,7 +19,7 @@ describe('a live responder under fuzzed traffic', { timeout: 120_000 }, () => {
   before(async () => {
     bed = await createArpTestbed('fuzz', { quietClient: true });
     // No gratuitous burst: every frame from the responder during the run is an answer to a fuzzed frame.
-    responder = await bed.startResponder(['--iface', 'eth0', '--announce', '192.168.77.100', '--announce', 'fd00:77::100', '--schedule', '']);
+    responder = await bed.startResponder(['--iface', 'eth0', '--announce', '192.168.77.100', '--announce', 'fd00:77::100', '--schedule', '', ...extraArgs]);
     agent = await bed.startAgent('eth0');
   });
   after(async () => {

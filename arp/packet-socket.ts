@@ -15,10 +15,17 @@ interface PacketAddon {
   addMulticast(handle: NativeHandle, ifindex: number, mac: Buffer): void;
   dropMulticast(handle: NativeHandle, ifindex: number, mac: Buffer): void;
   setFilter(handle: NativeHandle, program: Buffer): void;
-  start(handle: NativeHandle, onFrames: (frames: Buffer[]) => void): void;
+  setArpAnswers(handle: NativeHandle, mac: Buffer, addresses: Buffer): void;
+  start(handle: NativeHandle, onFrames: FramesHandler): void;
   stats(handle: NativeHandle): { packets: number; drops: number };
   close(handle: NativeHandle): void;
 }
+
+/**
+ * `answered[i]` is true when the addon's ARP fast path already replied to `frames[i]` (only passed while
+ * a fast-path table is set; see setArpAnswers).
+ */
+export type FramesHandler = (frames: Buffer[], answered: readonly boolean[] | undefined) => void;
 
 let addon: PacketAddon | null = null;
 
@@ -70,8 +77,16 @@ export class PacketSocket {
     this.native.setFilter(this.handle, program);
   }
 
+  /**
+   * ARP requests for these IPv4 addresses (4 bytes each) are answered by the addon as they are read,
+   * with a reply from `mac`, by the same rule as answerArp; an empty list turns that off.
+   */
+  setArpAnswers(mac: Buffer, addresses: readonly Buffer[]): void {
+    this.native.setArpAnswers(this.handle, mac, Buffer.concat(addresses.map((address) => address.subarray(0, 4))));
+  }
+
   /** Frames arrive in batches of up to 64 per readiness wake-up; our own transmissions are not among them. */
-  receive(onFrames: (frames: Buffer[]) => void): void {
+  receive(onFrames: FramesHandler): void {
     this.native.start(this.handle, onFrames);
   }
 

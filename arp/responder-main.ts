@@ -4,7 +4,8 @@
 //   --iface <name>      interface(s) announcements go to by default (repeatable; none: every usable one)
 //   --announce <ip>     announce at start (repeatable)
 //   --exclude <pattern> replaces the default exclusion list (repeatable; "--exclude none" excludes nothing)
-//   --schedule <ms,...> gratuitous schedule (default GRATUITOUS_SCHEDULE_MS)
+//   --schedule <ms,...> gratuitous schedule (default GRATUITOUS_SCHEDULE_MS; "" sends none)
+//   --js-only           decide every ARP request in JavaScript (no native fast path), for comparison
 //
 // Control on stdin, one JSON object a line; one JSON answer a line on stdout:
 //   {"op":"announce","ip":"192.168.77.100","interfaces":["eth0"]}   {"op":"withdraw","ip":"..."}
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     announce: { type: 'string', multiple: true, default: [] },
     exclude: { type: 'string', multiple: true },
     schedule: { type: 'string' },
+    'js-only': { type: 'boolean', default: false },
   },
 });
 
@@ -28,6 +30,7 @@ const defaultInterfaces = values.iface ?? [];
 const exclude = values.exclude?.filter((pattern) => pattern !== 'none');
 const announcer = new L2Announcer({
   log: stderrLog,
+  nativeArpFastPath: values['js-only'] !== true,
   ...(exclude !== undefined ? { selection: { exclude } } : {}),
   ...(values.schedule !== undefined ? { schedule: values.schedule.split(',').filter((delay) => delay !== '').map(Number) } : {}),
 });

@@ -1,7 +1,7 @@
 // One interface's responder: owns its two packet sockets (ARP, and IPv6 filtered to solicitations),
 // answers for the addresses it is told about, and sends the gratuitous frames it is asked to send.
 import type { IpAddress } from './addresses.js';
-import { multicastMac, solicitedNodeAddress } from './addresses.js';
+import { formatIPv4, multicastMac, solicitedNodeAddress } from './addresses.js';
 import { ARP_REPLY, ARP_REQUEST, encodeGratuitousArp } from './arp-codec.js';
 import { neighborSolicitationFilter } from './bpf.js';
 import type { Layer2Counters } from './counters.js';
@@ -17,6 +17,12 @@ import { answerArp, answerNeighborSolicitation } from './replies.js';
 export interface InterfaceResponderOptions {
   readonly counters: Layer2Counters;
   readonly log?: Log;
+  /**
+   * Let the addon answer ARP requests for announced IPv4 addresses as it reads them (default true):
+   * the same rule as answerArp, minus a trip through JavaScript, which is most of the latency gap to
+   * the kernel (docs/decisions-arp.md, bench/arp.ts). Off, every frame is decided in JS.
+   */
+  readonly nativeArpFastPath?: boolean;
 }
 
 export class InterfaceResponder {
@@ -29,10 +35,12 @@ export class InterfaceResponder {
   /** Solicited-node MACs joined, with how many announced addresses share each. */
   private readonly groups = new Map<string, number>();
   private closed = false;
+  private readonly nativeArpFastPath: boolean;
 
   constructor(readonly iface: NetworkInterface, options: InterfaceResponderOptions) {
     this.counters = options.counters;
     this.log = options.log ?? silentLog;
+    this.nativeArpFastPath = options.nativeArpFastPath ?? true;
     this.view = { mac: iface.mac, announced: new Set() };
     this.arpSocket = PacketSocket.open(iface.index, ETHERTYPE_ARP);
     try {
@@ -42,8 +50,8 @@ export class InterfaceResponder {
       this.arpSocket.close();
       throw error;
     }
-    this.arpSocket.receive((frames) => this.handle(frames, answerArp));
-    this.ndpSocket.receive((frames) => this.handle(frames, answerNeighborSolicitation));
+    this.arpSocket.receive((frames, answered) => this.handle(frames, answered, answerArp));
+    this.ndpSocket.receive((frames) => this.handle(frames, undefined, answerNeighborSolicitation));
   }
 
   get addresses(): readonly string[] {
@@ -54,6 +62,7 @@ export class InterfaceResponder {
     if (this.announced.has(ip.text)) return;
     this.announced.set(ip.text, ip);
     this.view.announced.add(ip.text);
+    if (ip.family === 4) this.updateArpFastPath();
     if (ip.family === 6) {
       // The address is on no interface, so the kernel has not joined its solicited-node group: without
       // this membership a NIC with multicast filtering would never hand us the solicitations.
@@ -69,6 +78,8 @@ export class InterfaceResponder {
     if (ip === undefined) return;
     this.announced.delete(text);
     this.view.announced.delete(text);
+    // Synchronous: once remove returns, neither path answers for the address any more.
+    if (ip.family === 4) this.updateArpFastPath();
     if (ip.family === 6) {
       const group = multicastMac(solicitedNodeAddress(ip.bytes)).toString('hex');
       const members = (this.groups.get(group) ?? 1) - 1;
@@ -101,9 +112,22 @@ export class InterfaceResponder {
     this.ndpSocket.close();
   }
 
-  private handle(frames: readonly Buffer[], decide: (frame: Buffer, view: ResponderView) => Decision): void {
+  private updateArpFastPath(): void {
+    if (!this.nativeArpFastPath) return;
+    const addresses = [...this.announced.values()].filter((ip) => ip.family === 4).map((ip) => ip.bytes);
+    this.arpSocket.setArpAnswers(this.iface.mac, addresses);
+  }
+
+  private handle(frames: readonly Buffer[], answered: readonly boolean[] | undefined, decide: (frame: Buffer, view: ResponderView) => Decision): void {
     if (this.closed) return;
-    for (const frame of frames) {
+    for (const [index, frame] of frames.entries()) {
+      if (answered?.[index] === true) {
+        // The addon already replied (a well-formed request for an announced address): count it only.
+        const ip = formatIPv4(frame.subarray(38, 42));
+        this.counters.requestReceived(ip);
+        this.counters.responseSent(ip);
+        continue;
+      }
       let decision: Decision;
       try {
         decision = decide(frame, this.view);
