@@ -50,8 +50,8 @@ export class InterfaceResponder {
       this.arpSocket.close();
       throw error;
     }
-    this.arpSocket.receive((frames, answered) => this.handle(frames, answered, answerArp));
-    this.ndpSocket.receive((frames) => this.handle(frames, undefined, answerNeighborSolicitation));
+    this.arpSocket.receive((frames, answered) => this.handle(this.arpSocket, frames, answered, answerArp));
+    this.ndpSocket.receive((frames) => this.handle(this.ndpSocket, frames, undefined, answerNeighborSolicitation));
   }
 
   get addresses(): readonly string[] {
@@ -118,7 +118,7 @@ export class InterfaceResponder {
     this.arpSocket.setArpAnswers(this.iface.mac, addresses);
   }
 
-  private handle(frames: readonly Buffer[], answered: readonly boolean[] | undefined, decide: (frame: Buffer, view: ResponderView) => Decision): void {
+  private handle(socket: PacketSocket, frames: readonly Buffer[], answered: readonly boolean[] | undefined, decide: (frame: Buffer, view: ResponderView) => Decision): void {
     if (this.closed) return;
     for (const [index, frame] of frames.entries()) {
       if (answered?.[index] === true) {
@@ -142,7 +142,6 @@ export class InterfaceResponder {
       }
       if (decision.kind === 'ignore') continue;
       this.counters.requestReceived(decision.ip);
-      const socket = decide === answerArp ? this.arpSocket : this.ndpSocket;
       if (this.trySend(() => socket.send(decision.frame), 'reply', decision.ip)) this.counters.responseSent(decision.ip);
     }
   }
