@@ -35,7 +35,12 @@ export interface L2AnnouncerOptions {
   readonly nativeArpFastPath?: boolean;
   /** Replaceable for tests; defaults to reading /sys/class/net. */
   readonly discover?: (selection: InterfaceSelection) => Promise<Discovery>;
+  /** Replaceable for tests; defaults to an InterfaceResponder with its packet sockets. */
+  readonly openResponder?: (iface: NetworkInterface) => Responder;
 }
+
+/** What the announcer needs of a responder (InterfaceResponder in production). */
+export type Responder = Pick<InterfaceResponder, 'iface' | 'addresses' | 'add' | 'remove' | 'sendGratuitous' | 'close'>;
 
 export type AnnounceResult = { readonly ok: true; readonly ip: string } | { readonly ok: false; readonly reason: string };
 
@@ -44,7 +49,7 @@ export class L2Announcer {
   private readonly log: Log;
   private readonly options: L2AnnouncerOptions;
   private readonly requests = new Map<string, AnnouncementRequest & { readonly address: IpAddress }>();
-  private readonly responders = new Map<string, InterfaceResponder>();
+  private readonly responders = new Map<string, Responder>();
   /** `${ip}@${interface}` → pending gratuitous timers. */
   private readonly bursts = new Map<string, NodeJS.Timeout[]>();
   private discovery: Discovery = { usable: [], unusable: [] };
@@ -159,13 +164,15 @@ export class L2Announcer {
     }
   }
 
-  private responderFor(name: string): InterfaceResponder | null {
+  private responderFor(name: string): Responder | null {
     const existing = this.responders.get(name);
     if (existing !== undefined) return existing;
     const iface = this.plan.interfaces.get(name);
     if (iface === undefined) return null;
     try {
-      const responder = new InterfaceResponder(iface, { counters: this.counters, log: this.log, nativeArpFastPath: this.options.nativeArpFastPath ?? true });
+      const responder = this.options.openResponder !== undefined
+        ? this.options.openResponder(iface)
+        : new InterfaceResponder(iface, { counters: this.counters, log: this.log, nativeArpFastPath: this.options.nativeArpFastPath ?? true });
       this.responders.set(name, responder);
       this.log('info', 'responder started', { interface: name, index: iface.index });
       return responder;
@@ -176,7 +183,7 @@ export class L2Announcer {
     }
   }
 
-  private startBurst(responder: InterfaceResponder, ip: string): void {
+  private startBurst(responder: Responder, ip: string): void {
     const key = `${ip}@${responder.iface.name}`;
     this.cancelBurst(key);
     const timers: NodeJS.Timeout[] = [];
