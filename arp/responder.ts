@@ -43,13 +43,16 @@ export class InterfaceResponder {
     this.nativeArpFastPath = options.nativeArpFastPath ?? true;
     this.view = { mac: iface.mac, announced: new Set() };
     this.arpSocket = PacketSocket.open(iface.index, ETHERTYPE_ARP);
+    let ndpSocket: PacketSocket | null = null;
     try {
-      this.ndpSocket = PacketSocket.open(iface.index, ETHERTYPE_IPV6);
-      this.ndpSocket.setFilter(neighborSolicitationFilter());
+      ndpSocket = PacketSocket.open(iface.index, ETHERTYPE_IPV6);
+      ndpSocket.setFilter(neighborSolicitationFilter());
     } catch (error) {
+      ndpSocket?.close();
       this.arpSocket.close();
       throw error;
     }
+    this.ndpSocket = ndpSocket;
     this.arpSocket.receive((frames, answered) => this.handle(this.arpSocket, frames, answered, answerArp));
     this.ndpSocket.receive((frames) => this.handle(this.ndpSocket, frames, undefined, answerNeighborSolicitation));
   }
