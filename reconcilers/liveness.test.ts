@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultLivenessTimings, peerLiveness, type PeerLiveness, type PeerObservation } from './liveness.js';
+
+// Our clock is at 100 s; the UDP deadline is the default 500 ms; Leases hold 6 s.
+const NOW = 100_000;
+const LEASE = 6_000;
+const alive = (via: 'udp' | 'lease'): PeerLiveness => ({ alive: true, via });
+const dead = (reason: string): PeerLiveness => ({ alive: false, reason });
+const GOODBYE = 'its announcer stopped (said goodbye)';
+const NO_HEARTBEAT = 'no heartbeat: no UDP heard and no fresh Lease';
+
+describe('peerLiveness', () => {
+  const cases: ReadonlyArray<[string, PeerObservation, PeerLiveness]> = [
+    ['heard 100 ms ago: alive via UDP', { lastHeardMs: NOW - 100 }, alive('udp')],
+    ['heard exactly at the deadline: still alive via UDP', { lastHeardMs: NOW - 500 }, alive('udp')],
+    ['heard just now, and the Lease is stale: UDP is enough', { lastHeardMs: NOW, leaseSeenMs: NOW - 60_000, leaseDurationMs: LEASE }, alive('udp')],
+    ['heard, then silent past the deadline and no Lease: dead, saying how long', { lastHeardMs: NOW - 501 }, dead('no UDP heartbeat for 501 ms')],
+    ['heard, then silent for 3 s: dead with the silence in the reason', { lastHeardMs: NOW - 3_000 }, dead('no UDP heartbeat for 3000 ms')],
+    ['never heard and no Lease seen: dead', {}, dead(NO_HEARTBEAT)],
+    ['never heard, Lease renewed 1 s ago: alive via the Lease (UDP blocked or just started)',
+      { leaseSeenMs: NOW - 1_000, leaseDurationMs: LEASE }, alive('lease')],
+    ['never heard, Lease renewed exactly one duration ago: still alive via the Lease',
+      { leaseSeenMs: NOW - LEASE, leaseDurationMs: LEASE }, alive('lease')],
+    ['never heard, Lease stale: dead', { leaseSeenMs: NOW - LEASE - 1, leaseDurationMs: LEASE }, dead(NO_HEARTBEAT)],
+    ['never heard, Lease seen but without a duration: not fresh, dead', { leaseSeenMs: NOW - 1 }, dead(NO_HEARTBEAT)],
+    ['goodbye after the last heartbeat: dead at once, even within the UDP deadline',
+      { lastHeardMs: NOW - 50, goodbyeMs: NOW - 10 }, dead(GOODBYE)],
+    ['goodbye with a fresh Lease: dead at once, the Lease does not keep it alive',
+      { lastHeardMs: NOW - 50, goodbyeMs: NOW - 10, leaseSeenMs: NOW - 5, leaseDurationMs: LEASE }, dead(GOODBYE)],
+    ['goodbye never preceded by a heartbeat: dead', { goodbyeMs: NOW - 10, leaseSeenMs: NOW - 5, leaseDurationMs: LEASE }, dead(GOODBYE)],
+    ['a heartbeat after the goodbye revives it (restarted announcer)', { lastHeardMs: NOW - 20, goodbyeMs: NOW - 200 }, alive('udp')],
+    ['a heartbeat in the same millisecond as the goodbye does not revive it', { lastHeardMs: NOW - 20, goodbyeMs: NOW - 20 }, dead(GOODBYE)],
+    ['revived by a heartbeat, then silent past the deadline: dead from silence, not goodbye',
+      { lastHeardMs: NOW - 900, goodbyeMs: NOW - 1_000 }, dead('no UDP heartbeat for 900 ms')],
+    ['partition: UDP silent 2 s, Lease seen renewed after the silence began: alive via the Lease',
+      { lastHeardMs: NOW - 2_000, leaseSeenMs: NOW - 1_000, leaseDurationMs: LEASE }, alive('lease')],
+    ['crash: UDP silent 2 s, Lease last seen before the silence: dead',
+      { lastHeardMs: NOW - 2_000, leaseSeenMs: NOW - 2_500, leaseDurationMs: LEASE }, dead('no UDP heartbeat for 2000 ms')],
+    ['crash: Lease seen within the UDP deadline after the last heartbeat does not prove it renewed since',
+      { lastHeardMs: NOW - 2_000, leaseSeenMs: NOW - 2_000 + 500, leaseDurationMs: LEASE }, dead('no UDP heartbeat for 2000 ms')],
+    ['partition that lasted too long: Lease renewed after the silence but now stale: dead',
+      { lastHeardMs: NOW - 20_000, leaseSeenMs: NOW - 10_000, leaseDurationMs: LEASE }, dead('no UDP heartbeat for 20000 ms')],
+  ];
+  for (const [name, peer, expected] of cases) {
+    it(name, () => assert.deepEqual(peerLiveness(peer, NOW), expected));
+  }
+
+  it('the default UDP deadline is 500 ms', () => assert.equal(defaultLivenessTimings.udpDeadlineMs, 500));
+
+  it('a custom deadline is honoured', () => {
+    assert.deepEqual(peerLiveness({ lastHeardMs: NOW - 800 }, NOW, { udpDeadlineMs: 1_000 }), alive('udp'));
+    assert.deepEqual(peerLiveness({ lastHeardMs: NOW - 800 }, NOW, { udpDeadlineMs: 200 }), dead('no UDP heartbeat for 800 ms'));
+  });
+
+  it('a peer killed while heartbeating is seen dead within the deadline, and stays dead', () => {
+    const lastHeardMs = NOW;
+    const verdicts = [0, 250, 500, 501, 5_000].map((later) => peerLiveness({ lastHeardMs }, NOW + later).alive);
+    assert.deepEqual(verdicts, [true, true, true, false, false]);
+  });
+});
