@@ -44,7 +44,8 @@ export interface AnnouncementPlan {
 
 export function planAnnouncements(inputs: AnnouncementInputs): AnnouncementPlan {
   const byIp = new Map<string, AnnouncedService[]>();
-  for (const service of inputs.services) {
+  // Judged in key order, so that what sharers merge (interfaces, reasons) never depends on list order.
+  for (const service of [...inputs.services].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     if (service.pool === undefined) continue;
     for (const ip of service.ips) byIp.set(ip, [...(byIp.get(ip) ?? []), service]);
   }
