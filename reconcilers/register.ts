@@ -5,8 +5,9 @@ import { controllerFor } from '../operator/controller.js';
 import type { Manager } from '../operator/manager.js';
 import type { ControllerOptions } from '../operator/options.js';
 import { EventRecorder } from '../operator/events.js';
+import { HEARTBEAT_LABEL } from '../operator/node-heartbeat.js';
 import {
-  IPAddressPools, L2Advertisements, Namespaces, Nodes, objectKey, Secrets, Services, ValidatingWebhookConfigurations, type KubeObject,
+  IPAddressPools, L2Advertisements, Leases, Namespaces, Nodes, objectKey, Secrets, Services, ValidatingWebhookConfigurations, type KubeObject,
 } from '../operator/resources.js';
 import type { IPAddressPool, L2Advertisement } from '../schemas/generated/types.js';
 import { AdvertisementsReconciler } from './advertisements.js';
@@ -52,10 +53,12 @@ export function registerControllerReconcilers(manager: Manager, options: Control
   });
   manager.add(poolsController);
 
-  manager.add(controllerFor('advertisements', new AdvertisementsReconciler(client, advertisements, pools, nodes))
+  const heartbeats = manager.informer<KubeObject>(Leases, { ...inConfigNamespace, labelSelector: `${HEARTBEAT_LABEL}=true` });
+  manager.add(controllerFor('advertisements', new AdvertisementsReconciler(client, advertisements, pools, nodes, heartbeats, options.namespace))
     .owns(advertisements)
     .watches(pools, () => advertisements.keys())
     .watches(nodes, () => advertisements.keys())
+    .watches(heartbeats, () => advertisements.keys())
     .build(logger));
 
   if (options.webhookPort !== 0) {
