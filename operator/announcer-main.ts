@@ -11,7 +11,7 @@ import { KubeClient } from './kube-client.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { createLogger, errorText, type Logger } from './log.js';
 import { Manager } from './manager.js';
-import { HEARTBEAT_LABEL, NodeHeartbeat, type HeartbeatLease } from './node-heartbeat.js';
+import { HEARTBEAT_LABEL, INTERFACES_ANNOTATION, NodeHeartbeat, type HeartbeatLease } from './node-heartbeat.js';
 import { parseDuration, parsePort } from './options.js';
 import { MEMBERLIST_PORT, PeerHeartbeats } from './peer-heartbeats.js';
 import { EndpointSlices, IPAddressPools, L2Advertisements, Leases, Nodes, ServiceL2Statuses, Services } from './resources.js';
@@ -20,6 +20,8 @@ import { ANNOUNCER_KEY, AnnouncerReconciler, NODE_LABEL, type EndpointSlice, typ
 import type { Service } from '../reconcilers/services.js';
 
 const INTERFACE_SCAN_MS = 2000;
+/** How often peers' liveness is re-judged: the failover budget is 1 s, the UDP deadline 500 ms. */
+const LIVENESS_TICK_MS = 25;
 
 function parseAnnouncerOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env) {
   const { values } = parseArgs({
@@ -106,10 +108,15 @@ async function main(): Promise<void> {
   const key = (): string[] => [ANNOUNCER_KEY];
   const controller = controllerFor('announcer', reconciler)
     .watches(services, key).watches(endpointSlices, key).watches(nodes, key).watches(pools, key)
-    .watches(advertisements, key).watches(leases, key).watches(statuses, key)
+    .watches(advertisements, key).watches(statuses, key)
     .resyncEvery(30_000)
     .build(logger, key);
   enqueue = () => controller.queue.add(ANNOUNCER_KEY);
+  // Leases matter when one comes or goes or its published interfaces change; renewals only feed
+  // liveness, which the ticker below watches without a full recompute on every renewal.
+  const interfacesOf = (lease: HeartbeatLease): string => lease.metadata.annotations?.[INTERFACES_ANNOTATION] ?? '';
+  leases.on({ add: () => enqueue(), delete: () => enqueue(), update: (before, after) => { if (interfacesOf(before) !== interfacesOf(after)) enqueue(); } });
+  const livenessTicker = setInterval(() => { if (reconciler.livenessChanged()) enqueue(); }, LIVENESS_TICK_MS);
   nodes.on({
     add: () => peers.setPeers(peerAddresses(nodes.list())),
     update: () => peers.setPeers(peerAddresses(nodes.list())),
@@ -118,6 +125,7 @@ async function main(): Promise<void> {
   manager.add(controller);
   // Graceful stop: tell the peers first (they take over at once), then fall silent, then tidy the API.
   manager.onShutdown(async () => {
+    clearInterval(livenessTicker);
     await peers.stop();
     reconciler.withdrawAll();
     wire.close();

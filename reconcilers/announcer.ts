@@ -4,7 +4,7 @@
 //   1. silence: addresses this node no longer owns are withdrawn at once;
 //   2. speech: addresses it gained are announced (responder first, then the gratuitous burst);
 //   3. status: one ServiceL2Status per announced Service, and a nodeAssigned event on gaining one.
-// It returns when to look again: the next moment a silent peer would cross its liveness deadline.
+// A ticker (livenessChanged) re-queues it the moment a silent peer crosses its liveness deadline.
 
 import { createHash } from 'node:crypto';
 import type { Reconciler, Result } from '../operator/controller.js';
@@ -93,7 +93,34 @@ export class AnnouncerReconciler implements Reconciler {
     this.lastPlan = plan;
     const gained = this.applyToWire(plan);
     await this.writeStatuses(plan, gained);
-    return { requeueAfterMs: this.nextDeadline(now) };
+    this.livenessSeen = this.livenessSignature(now);
+    return {};
+  }
+
+  private livenessSeen = '';
+
+  /** Whether any peer's liveness verdict changed since the last reconcile: called every few tens of ms
+   *  (cheap), so a dead peer's addresses move as soon as its deadline passes, without a full recompute
+   *  on every tick. */
+  livenessChanged(now = Date.now()): boolean {
+    return this.livenessSignature(now) !== this.livenessSeen;
+  }
+
+  private livenessSignature(now: number): string {
+    const { nodes, self } = this.deps;
+    return nodes.list().map((node) => node.metadata.name ?? '').filter((name) => name !== self).sort()
+      .map((name) => `${name}=${this.peerAlive(name, now) ? 1 : 0}`).join(',');
+  }
+
+  private peerAlive(name: string, now: number): boolean {
+    const { leases, namespace, peers, liveness } = this.deps;
+    const lease = leases.get(`${namespace}/${heartbeatLeaseName(name)}`);
+    return peerLiveness({
+      lastHeardMs: peers.heard.get(name),
+      goodbyeMs: peers.goodbyes.get(name),
+      leaseSeenMs: lease === undefined ? undefined : this.leaseSeen(lease),
+      leaseDurationMs: (lease?.spec?.leaseDurationSeconds ?? 0) * 1000,
+    }, now, liveness).alive;
   }
 
   /** Withdraws first, then announces: never two of our addresses' answers overlapping a handover. */
@@ -182,17 +209,12 @@ export class AnnouncerReconciler implements Reconciler {
   }
 
   private nodeFacts(now: number): NodeFacts[] {
-    const { nodes, leases, namespace, self, peers, liveness } = this.deps;
+    const { nodes, leases, namespace, self } = this.deps;
     return nodes.list().map((node) => {
       const name = node.metadata.name ?? '';
       const lease = leases.get(`${namespace}/${heartbeatLeaseName(name)}`);
       const isSelf = name === self;
-      const live = isSelf || peerLiveness({
-        lastHeardMs: peers.heard.get(name),
-        goodbyeMs: peers.goodbyes.get(name),
-        leaseSeenMs: lease === undefined ? undefined : this.leaseSeen(lease),
-        leaseDurationMs: (lease?.spec?.leaseDurationSeconds ?? 0) * 1000,
-      }, now, liveness).alive;
+      const live = isSelf || this.peerAlive(name, now);
       const published = lease?.metadata.annotations?.[INTERFACES_ANNOTATION];
       const interfaces = isSelf ? this.deps.ownInterfaces() : (published ?? '').split(',').filter((i) => i !== '');
       return {
@@ -230,16 +252,6 @@ export class AnnouncerReconciler implements Reconciler {
       nodeSelectors: ad.spec?.nodeSelectors ?? [],
       interfaces: ad.spec?.interfaces ?? [],
     }));
-  }
-
-  /** The soonest moment a peer heard over UDP would cross the deadline, so its death is noticed then. */
-  private nextDeadline(now: number): number {
-    let soonest = 1000;
-    for (const heardMs of this.deps.peers.heard.values()) {
-      const remaining = heardMs + this.deps.liveness.udpDeadlineMs - now;
-      if (remaining > 0) soonest = Math.min(soonest, remaining + 5);
-    }
-    return soonest;
   }
 
   /** Graceful stop: silence everything this node announces. */

@@ -112,17 +112,25 @@ class AddressSync {
     // Read the cache only after the await: the informer calls its handlers while it (re-)lists, and a
     // desired set taken then would be partial and remove live addresses for a moment.
     const desired = this.desired();
-    for (const address of present) {
-      if (desired.has(address)) continue;
-      await ip('addr', 'del', ...prefixFor(address).slice(0, 1), 'dev', DEVICE);
-      this.logger.info('address removed', { address });
-    }
-    for (const address of desired) {
-      if (present.has(address)) continue;
-      await ip('addr', 'add', ...prefixFor(address), 'dev', DEVICE);
-      this.logger.info('address added', { address });
-    }
+    const removed = [...present].filter((address) => !desired.has(address));
+    const added = [...desired].filter((address) => !present.has(address));
+    if (removed.length + added.length === 0) return;
+    // One `ip -batch` per sync: a thousand Services must not cost a thousand processes per node.
+    const commands = [
+      ...removed.map((address) => `addr del ${prefixFor(address)[0]} dev ${DEVICE}`),
+      ...added.map((address) => `addr add ${prefixFor(address).join(' ')} dev ${DEVICE}`),
+    ];
+    await ipBatch(commands);
+    this.logger.info('addresses synced', { added: added.length, removed: removed.length, ...(commands.length <= 4 ? { addresses: [...added.map((a) => `+${a}`), ...removed.map((a) => `-${a}`)] } : {}) });
   }
+}
+
+/** Runs iproute2 commands from standard input; `-force` goes on past a command that fails. */
+async function ipBatch(commands: readonly string[]): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('ip', ['-force', '-batch', '-'], { encoding: 'utf8' }, (error) => (error === null ? resolve() : reject(error)));
+    child.stdin?.end(commands.join('\n') + '\n');
+  });
 }
 
 function startResponder(node: string, port: number, logger: Logger): Server {
