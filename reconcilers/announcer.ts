@@ -7,6 +7,7 @@
 // A ticker (livenessChanged) re-queues it the moment a silent peer crosses its liveness deadline.
 
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Reconciler, Result } from '../operator/controller.js';
 import type { EventRecorder } from '../operator/events.js';
 import type { Informer } from '../operator/informer.js';
@@ -24,6 +25,8 @@ import { annotations } from './service-request.js';
 import { handles, type Service } from './services.js';
 
 export const ANNOUNCER_KEY = 'announcements';
+/** Adds at most this much to a failover or a first announcement (budgets: 1 s and 500 ms). */
+export const MIN_INTERVAL_MS = 50;
 export const NODE_LABEL = 'metallb.io/node';
 export const SERVICE_NAME_LABEL = 'metallb.io/service-name';
 export const SERVICE_NAMESPACE_LABEL = 'metallb.io/service-namespace';
@@ -81,7 +84,14 @@ export class AnnouncerReconciler implements Reconciler {
 
   constructor(private readonly deps: AnnouncerDeps) {}
 
+  private lastStartMs = 0;
+
   async reconcile(): Promise<Result> {
+    // A storm of changes (a thousand Services created at once) must not become a thousand full
+    // recomputes: at most one every MIN_INTERVAL_MS, each seeing every change made in between.
+    const wait = this.lastStartMs + MIN_INTERVAL_MS - Date.now();
+    if (wait > 0) await sleep(wait);
+    this.lastStartMs = Date.now();
     const now = Date.now();
     const plan = planAnnouncements({
       self: this.deps.self,
