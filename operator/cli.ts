@@ -2,10 +2,10 @@
 // `l2lb validate -f FILE...`: the webhook's checks, offline, on manifests before they are applied. All
 // files are judged together, so two pools that overlap across files are caught. Exit 1 on any error.
 
-import { readFileSync, realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { validateManifests, type ManifestSource } from '../reconcilers/validation-manifests.js';
+import { isMainModule } from './main-module.js';
 
 const usage = 'usage: l2lb validate -f FILE [FILE...] [-f FILE...] [-n NAMESPACE]';
 
@@ -87,17 +87,7 @@ export function runCli(argv: readonly string[]): CommandResult {
   return validateFiles(texts, args.namespace);
 }
 
-function isMain(): boolean {
-  const invoked = process.argv[1];
-  if (invoked === undefined) return false;
-  try {
-    return realpathSync(invoked) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMainModule(import.meta.url)) {
   const result = runCli(process.argv.slice(2));
   for (const line of result.out) process.stdout.write(`${line}\n`);
   for (const line of result.err) process.stderr.write(`${line}\n`);

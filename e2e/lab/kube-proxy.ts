@@ -14,10 +14,9 @@
 //    answer a DAD probe, and DAD would hold the address "tentative" (unusable) for a second.
 
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Informer } from '../../operator/informer.js';
 import { KubeClient } from '../../operator/kube-client.js';
@@ -31,6 +30,7 @@ import { writeServiceAccountKubeconfig } from './credentials.js';
 import type { LabPaths } from './lab.js';
 import { run, runningPid, startDaemon, stopDaemon } from './processes.js';
 import { NODE_API_PORT, type LabNode } from './topology.js';
+import { isMainModule } from '../../operator/main-module.js';
 
 const DEVICE = 'kube-ipvs0';
 const SERVICE_ACCOUNT = 'lab-kube-proxy';
@@ -194,17 +194,7 @@ export async function ensureKubeProxies(paths: LabPaths, plane: ControlPlane, ku
   }
 }
 
-function isMain(): boolean {
-  const invoked = process.argv[1];
-  if (invoked === undefined) return false;
-  try {
-    return realpathSync(invoked) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMainModule(import.meta.url)) {
   main().catch((error: unknown) => {
     process.stderr.write(`lab kube-proxy: ${errorText(error)}\n`);
     process.exit(1);
