@@ -182,11 +182,12 @@ async function main(): Promise<void> {
   }
   results.failoverMs = failover;
 
-  await services.stop();
-  kubectl('delete', 'services', '-n', 'default', '-l', LABEL, '--wait=true');
-  client.close();
   writeFileSync(join(repoRoot, 'bench', 'results-lab.json'), JSON.stringify(results, null, 2) + '\n');
   log('wrote bench/results-lab.json');
+  await services.stop();
+  log('removing the benchmark\'s Services');
+  kubectl('delete', 'services', '-n', 'default', '-l', LABEL, '--wait=false');
+  client.close();
 }
 
 main().catch((error: unknown) => {
