@@ -54,7 +54,7 @@ function parseAnnouncerOptions(argv: readonly string[], env: NodeJS.ProcessEnv =
 }
 
 /** Keeps the node's usable interfaces current; calls `onChange` when the set changes. */
-function watchInterfaces(logger: Logger, onChange: (names: readonly string[]) => void): { current: () => readonly string[]; stop: () => void } {
+async function watchInterfaces(logger: Logger, onChange: (names: readonly string[]) => void): Promise<{ current: () => readonly string[]; stop: () => void }> {
   let current: readonly string[] = [];
   const scan = async (): Promise<void> => {
     try {
@@ -68,7 +68,7 @@ function watchInterfaces(logger: Logger, onChange: (names: readonly string[]) =>
       logger.warn('interface discovery failed', { error: errorText(error) });
     }
   };
-  void scan();
+  await scan(); // the first plan must know this node's interfaces, or it would judge itself ineligible
   const timer = setInterval(() => void scan(), INTERFACE_SCAN_MS);
   return { current: () => current, stop: () => clearInterval(timer) };
 }
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   const heartbeat = new NodeHeartbeat(client, options.namespace, options.node, logger);
   let enqueue: () => void = () => undefined;
   const peers = new PeerHeartbeats(options.node, () => enqueue(), logger, options.memberlistPort);
-  const interfaces = watchInterfaces(logger, (names) => {
+  const interfaces = await watchInterfaces(logger, (names) => {
     heartbeat.setInterfaces(names);
     enqueue();
   });
@@ -136,9 +136,13 @@ async function main(): Promise<void> {
     }
   });
   manager.stopOnSignals();
+  await manager.start();
+  // Only a node that already announces what it owns may say it is alive: a peer that hears us hands
+  // our addresses over at once, and they must not fall silent in between.
+  await reconciler.firstReconcile;
   await peers.start();
   heartbeat.start();
-  await manager.start();
+  logger.info('announcing as a live member', { peers: nodes.list().length - 1 });
   await manager.done;
   process.exit(0);
 }

@@ -85,6 +85,9 @@ export class AnnouncerReconciler implements Reconciler {
   constructor(private readonly deps: AnnouncerDeps) {}
 
   private lastStartMs = 0;
+  private markFirstReconcile: () => void = () => undefined;
+  /** Resolves when the first plan has been applied to the wire. */
+  readonly firstReconcile = new Promise<void>((resolve) => (this.markFirstReconcile = resolve));
 
   async reconcile(): Promise<Result> {
     // A storm of changes (a thousand Services created at once) must not become a thousand full
@@ -102,6 +105,7 @@ export class AnnouncerReconciler implements Reconciler {
     });
     this.lastPlan = plan;
     const gained = this.applyToWire(plan);
+    this.markFirstReconcile();
     await this.writeStatuses(plan, gained);
     this.livenessSeen = this.livenessSignature(now);
     return {};
