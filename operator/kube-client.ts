@@ -112,14 +112,20 @@ export class KubeClient {
       headers['Content-Length'] = String(body.length);
     }
     const transport = url.protocol === 'https:' ? https : http;
-    return await new Promise((resolve, reject) => {
+    const send = (attempt: number): Promise<http.IncomingMessage> => new Promise((resolve, reject) => {
       const request = transport.request(url, { method, headers, agent: this.agent, signal: options.signal }, resolve);
-      request.on('error', reject);
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server closed just as we reused it fails before any answer:
+        // the request never reached the server, so sending it once more on a fresh connection is safe.
+        if (request.reusedSocket && error.code === 'ECONNRESET' && attempt === 0) resolve(send(1));
+        else reject(error);
+      });
       if (options.timeoutMs !== undefined) {
         request.setTimeout(options.timeoutMs, () => request.destroy(new Error(`${method} ${path}: no answer in ${options.timeoutMs} ms`)));
       }
       request.end(body);
     });
+    return await send(0);
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
