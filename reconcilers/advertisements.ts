@@ -14,7 +14,8 @@ import { applyStatus, fieldManagers, sameJson } from '../operator/status.js';
 import type { IPAddressPool, L2Advertisement, L2AdvertisementStatus } from '../schemas/generated/types.js';
 import { computeAdvertisementStatus, resolveAdvertisement, type Labelled } from './advertisements-status.js';
 
-function labelled(object: KubeObject): Labelled {
+/** An object as far as label selection goes: its name and labels. */
+export function labelled(object: KubeObject): Labelled {
   return { name: object.metadata.name ?? '', labels: object.metadata.labels ?? {} };
 }
 

@@ -18,6 +18,7 @@ import { objectKey, ServiceL2Statuses, Services, type KubeObject } from '../oper
 import { applyStatus, fieldManagers, sameJson } from '../operator/status.js';
 import type { IPAddressPool, L2Advertisement, ServiceL2Status } from '../schemas/generated/types.js';
 import { resolveAdvertisement } from './advertisements-status.js';
+import { labelled } from './advertisements.js';
 import { planAnnouncements, type AnnouncedService, type AnnouncementPlan } from './announcements.js';
 import { endpointServes, type AdvertisementFacts, type EligibilityOptions, type NodeFacts } from './eligibility.js';
 import { peerLiveness, type LivenessTimings } from './liveness.js';
@@ -80,7 +81,6 @@ export function statusName(node: string, serviceKey: string): string {
 export class AnnouncerReconciler implements Reconciler {
   /** address → interfaces, as told to the wire. */
   private readonly announced = new Map<string, readonly string[]>();
-  lastPlan: AnnouncementPlan | undefined;
 
   constructor(private readonly deps: AnnouncerDeps) {}
 
@@ -103,7 +103,6 @@ export class AnnouncerReconciler implements Reconciler {
       advertisements: this.advertisementFacts(),
       options: this.deps.eligibility,
     });
-    this.lastPlan = plan;
     const gained = this.applyToWire(plan);
     this.markFirstReconcile();
     await this.writeStatuses(plan, gained);
@@ -258,8 +257,8 @@ export class AnnouncerReconciler implements Reconciler {
 
   private advertisementFacts(): AdvertisementFacts[] {
     const { advertisements, pools, nodes } = this.deps;
-    const poolList = pools.list().map((p) => ({ name: p.metadata.name ?? '', labels: p.metadata.labels ?? {} }));
-    const nodeList = nodes.list().map((n) => ({ name: n.metadata.name ?? '', labels: n.metadata.labels ?? {} }));
+    const poolList = pools.list().map(labelled);
+    const nodeList = nodes.list().map(labelled);
     return advertisements.list().map((ad) => ({
       name: ad.metadata.name ?? '',
       pools: resolveAdvertisement(ad, poolList, nodeList).pools,
