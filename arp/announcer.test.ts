@@ -52,6 +52,34 @@ describe('L2Announcer', () => {
   };
   const gratuitous = (responder: FakeResponder | undefined): string[] => (responder?.events ?? []).filter((event) => event.startsWith('gratuitous'));
 
+  it('a batch of 5,000 announces and then 5,000 withdraws reads each responder\'s addresses once per batch, not once per address', () => {
+    const ips = Array.from({ length: 5_000 }, (_, i) => `10.220.${i >> 8}.${i & 255}`);
+    announcer.announce('192.168.77.1', ['eth0']);
+    const responder = opened[0]!;
+    let reads = 0;
+    const read = Object.getOwnPropertyDescriptor(FakeResponder.prototype, 'addresses')!.get!.bind(responder);
+    Object.defineProperty(responder, 'addresses', { get: () => { reads++; return read(); } });
+    announcer.batch(() => { for (const ip of ips) announcer.announce(ip, ['eth0']); });
+    assert.equal(responder.addresses.length, 5_001);
+    assert.ok(reads <= 3, `addresses read ${reads} times for one batch`);
+    reads = 0;
+    announcer.batch(() => { for (const ip of ips) announcer.withdraw(ip); });
+    assert.deepEqual(responder.addresses, ['192.168.77.1']);
+    assert.ok(reads <= 3, `addresses read ${reads} times for one batch of withdrawals`);
+  });
+
+  it('inside a batch nothing reaches the wire until the batch ends; withdrawals come before announcements', () => {
+    announcer.announce('192.168.77.1', ['eth0']);
+    const responder = opened[0]!;
+    responder.events.splice(0);
+    announcer.batch(() => {
+      announcer.announce('192.168.77.2', ['eth0']);
+      announcer.withdraw('192.168.77.1');
+      assert.deepEqual(responder.events, [], 'nothing applied inside the batch');
+    });
+    assert.deepEqual(responder.events.filter((e) => !e.startsWith('gratuitous')), ['remove 192.168.77.1', 'add 192.168.77.2']);
+  });
+
   it('announcing sends a gratuitous round at once and then on the schedule', () => {
     assert.deepEqual(announcer.announce('192.168.77.100', ['eth0']), { ok: true, ip: '192.168.77.100' });
     for (let t = 0; t < 3000; t += 10) advance(10);

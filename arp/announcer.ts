@@ -40,7 +40,8 @@ export interface L2AnnouncerOptions {
 }
 
 /** What the announcer needs of a responder (InterfaceResponder in production). */
-export type Responder = Pick<InterfaceResponder, 'iface' | 'addresses' | 'add' | 'remove' | 'sendGratuitous' | 'close'>;
+export type Responder = Pick<InterfaceResponder, 'iface' | 'addresses' | 'add' | 'remove' | 'sendGratuitous' | 'close'>
+  & Partial<Pick<InterfaceResponder, 'batch'>>;
 
 export type AnnounceResult = { readonly ok: true; readonly ip: string } | { readonly ok: false; readonly reason: string };
 
@@ -57,6 +58,7 @@ export class L2Announcer {
   private rescanTimer: NodeJS.Timeout | null = null;
   private rescanning: Promise<void> | null = null;
   private closed = false;
+  private batching = 0;
 
   constructor(options: L2AnnouncerOptions = {}) {
     this.options = options;
@@ -76,7 +78,7 @@ export class L2Announcer {
     const address = parseIp(ip);
     if (!address.ok) return address;
     this.requests.set(address.packet.text, { ip: address.packet.text, interfaces: [...interfaces], address: address.packet });
-    this.apply();
+    if (this.batching === 0) this.apply();
     return { ok: true, ip: address.packet.text };
   }
 
@@ -84,8 +86,21 @@ export class L2Announcer {
     const address = parseIp(ip);
     if (!address.ok) return address;
     this.requests.delete(address.packet.text);
-    this.apply();
+    if (this.batching === 0) this.apply();
     return { ok: true, ip: address.packet.text };
+  }
+
+  /** Applies every announce and withdraw made inside `work` as one change: one plan and one pass over
+   *  the responders, where one apply per address made a plan of N addresses O(N²) and blocked the
+   *  event loop for seconds at a few hundred addresses (docs/decisions.md, "Ownership that settles").
+   *  When it returns, the wire says what was asked, withdrawals first. */
+  batch(work: () => void): void {
+    this.batching++;
+    try {
+      work();
+    } finally {
+      if (--this.batching === 0) this.apply();
+    }
   }
 
   /** Address → interface → "announcing" or the reason it is not. */
@@ -128,39 +143,51 @@ export class L2Announcer {
     this.plan = planAnnouncements(this.requests.values(), this.discovery);
     // Silence first: what is no longer ours stops being answered before anything new is said.
     for (const [name, responder] of this.responders) {
-      const wanted = this.plan.byInterface.get(name);
-      const iface = this.plan.interfaces.get(name);
-      if (wanted === undefined || iface === undefined || !sameInterface(iface, responder.iface)) {
-        for (const ip of responder.addresses) this.cancelBurst(`${ip}@${name}`);
-        responder.close();
-        this.responders.delete(name);
-        this.log('info', 'responder stopped', { interface: name });
-        continue;
-      }
-      for (const ip of responder.addresses) {
-        if (!wanted.has(ip)) {
-          this.cancelBurst(`${ip}@${name}`);
-          responder.remove(ip);
-          this.log('info', 'address withdrawn', { ip, interface: name });
-        }
-      }
+      const unwrapped = responder.batch ?? ((work: () => void) => work());
+      unwrapped(() => this.silence(name, responder));
     }
     for (const [name, addresses] of this.plan.byInterface) {
       const responder = this.responderFor(name);
       if (responder === null) continue;
-      for (const ip of addresses) {
-        const request = this.requests.get(ip);
-        if (request === undefined || responder.addresses.includes(ip)) continue;
-        responder.add(request.address);
-        this.log('info', 'address announced', { ip, interface: name });
-        this.startBurst(responder, ip);
-      }
+      const unwrapped = responder.batch ?? ((work: () => void) => work());
+      unwrapped(() => this.speak(responder, addresses));
     }
     for (const [ip, reasons] of this.plan.notAnnounced) {
       const before = previous.notAnnounced.get(ip);
       for (const [name, reason] of reasons) {
         if (before?.get(name) !== reason) this.log('warn', 'address not announced on interface', { ip, interface: name, reason });
       }
+    }
+  }
+
+  private silence(name: string, responder: Responder): void {
+    const wanted = this.plan.byInterface.get(name);
+    const iface = this.plan.interfaces.get(name);
+    if (wanted === undefined || iface === undefined || !sameInterface(iface, responder.iface)) {
+      for (const ip of responder.addresses) this.cancelBurst(`${ip}@${name}`);
+      responder.close();
+      this.responders.delete(name);
+      this.log('info', 'responder stopped', { interface: name });
+      return;
+    }
+    for (const ip of responder.addresses) {
+      if (!wanted.has(ip)) {
+        this.cancelBurst(`${ip}@${name}`);
+        responder.remove(ip);
+        this.log('info', 'address withdrawn', { ip, interface: name });
+      }
+    }
+  }
+
+  private speak(responder: Responder, addresses: ReadonlySet<string>): void {
+    const name = responder.iface.name;
+    const have = new Set(responder.addresses);
+    for (const ip of addresses) {
+      const request = this.requests.get(ip);
+      if (request === undefined || have.has(ip)) continue;
+      responder.add(request.address);
+      this.log('info', 'address announced', { ip, interface: name });
+      this.startBurst(responder, ip);
     }
   }
 

@@ -36,6 +36,10 @@ export class InterfaceResponder {
   private readonly groups = new Map<string, number>();
   private closed = false;
   private readonly nativeArpFastPath: boolean;
+  /** Inside batch(): the addon's table is copied once at the end, not once per address (a plan of N
+   *  addresses was O(N²), 25 s at 600 addresses: docs/decisions.md, "Ownership that settles"). */
+  private batching = 0;
+  private tableStale = false;
 
   constructor(readonly iface: NetworkInterface, options: InterfaceResponderOptions) {
     this.counters = options.counters;
@@ -59,6 +63,16 @@ export class InterfaceResponder {
 
   get addresses(): readonly string[] {
     return [...this.announced.keys()];
+  }
+
+  /** Runs many add/remove calls as one change of the addon's table; when it returns, the table is current. */
+  batch(work: () => void): void {
+    this.batching++;
+    try {
+      work();
+    } finally {
+      if (--this.batching === 0 && this.tableStale) this.updateArpFastPath();
+    }
   }
 
   add(ip: IpAddress): void {
@@ -117,6 +131,11 @@ export class InterfaceResponder {
 
   private updateArpFastPath(): void {
     if (!this.nativeArpFastPath) return;
+    if (this.batching > 0) {
+      this.tableStale = true;
+      return;
+    }
+    this.tableStale = false;
     const addresses = [...this.announced.values()].filter((ip) => ip.family === 4).map((ip) => ip.bytes);
     this.arpSocket.setArpAnswers(this.iface.mac, addresses);
   }
