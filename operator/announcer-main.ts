@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
 import { L2Announcer } from '../arp/announcer.js';
 import { discoverInterfaces } from '../arp/interfaces.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { ApiGate } from './api-gate.js';
 import { controllerFor } from './controller.js';
 import { EventRecorder } from './events.js';
 import { KubeClient } from './kube-client.js';
@@ -17,6 +19,7 @@ import { MEMBERLIST_PORT, PeerHeartbeats } from './peer-heartbeats.js';
 import { EndpointSlices, IPAddressPools, L2Advertisements, Leases, Nodes, ServiceL2Statuses, Services } from './resources.js';
 import type { IPAddressPool, L2Advertisement, ServiceL2Status } from '../schemas/generated/types.js';
 import { ANNOUNCER_KEY, AnnouncerReconciler, NODE_LABEL, type EndpointSlice, type Node } from '../reconcilers/announcer.js';
+import { ServiceL2StatusReconciler } from '../reconcilers/servicel2status.js';
 import type { Service } from '../reconcilers/services.js';
 
 const INTERFACE_SCAN_MS = 2000;
@@ -76,7 +79,7 @@ async function watchInterfaces(logger: Logger, onChange: (names: readonly string
 async function main(): Promise<void> {
   const options = parseAnnouncerOptions(process.argv.slice(2));
   const logger = createLogger({ fields: { component: 'speaker', node: options.node } });
-  const client = await KubeClient.create(loadKubeConfig(options.kubeconfig), 'l2lb-announcer');
+  const client = await KubeClient.create(loadKubeConfig(options.kubeconfig), `l2lb-speaker/${options.node}`);
   const manager = new Manager({ client, logger, httpPort: options.httpPort, httpHost: options.httpHost });
   const ns = { namespace: options.namespace };
   const services = manager.informer<Service>(Services);
@@ -91,14 +94,28 @@ async function main(): Promise<void> {
   await wire.start();
   const heartbeat = new NodeHeartbeat(client, options.namespace, options.node, logger);
   let enqueue: () => void = () => undefined;
-  const peers = new PeerHeartbeats(options.node, () => enqueue(), logger, options.memberlistPort);
+  const drops = new DropLog(logger);
+  const peers = new PeerHeartbeats(options.node, () => enqueue(), logger,
+    { port: options.memberlistPort, onDrop: (reason, from) => drops.note(reason, from) });
+  // Status writes go through one gate with its own pacing (at most about one request a second while
+  // the API fails), on their own queue: the wire never waits for them.
+  const gate = new ApiGate();
+  let enqueueStatus: (name: string) => void = () => undefined;
+  const statusWriter = new ServiceL2StatusReconciler({
+    self: options.node, namespace: options.namespace, client, statuses, gate, enqueue: (name) => enqueueStatus(name),
+  });
+  const statusController = controllerFor('servicel2status', statusWriter)
+    .watches(statuses, (status) => [status.metadata.name ?? ''])
+    .resyncEvery(5 * 60_000)
+    .build(logger, () => statusWriter.keys());
+  enqueueStatus = (name) => statusController.queue.add(name);
   const interfaces = await watchInterfaces(logger, (names) => {
     heartbeat.setInterfaces(names);
     enqueue();
   });
   const reconciler = new AnnouncerReconciler({
-    self: options.node, namespace: options.namespace, client, services, endpointSlices, nodes, pools, advertisements,
-    leases, statuses, peers, wire, logger,
+    self: options.node, namespace: options.namespace, services, endpointSlices, nodes, pools, advertisements,
+    leases, statuses: statusWriter, peers, wire, logger,
     events: new EventRecorder(client, 'metallb.io/speaker', options.node, logger),
     ownInterfaces: interfaces.current,
     loadBalancerClass: options.loadBalancerClass,
@@ -108,7 +125,7 @@ async function main(): Promise<void> {
   const key = (): string[] => [ANNOUNCER_KEY];
   const controller = controllerFor('announcer', reconciler)
     .watches(services, key).watches(endpointSlices, key).watches(nodes, key).watches(pools, key)
-    .watches(advertisements, key).watches(statuses, key)
+    .watches(advertisements, key)
     .resyncEvery(30_000)
     .build(logger, key);
   enqueue = () => controller.queue.add(ANNOUNCER_KEY);
@@ -118,14 +135,17 @@ async function main(): Promise<void> {
   leases.on({ add: () => enqueue(), delete: () => enqueue(), update: (before, after) => { if (interfacesOf(before) !== interfacesOf(after)) enqueue(); } });
   const livenessTicker = setInterval(() => { if (reconciler.livenessChanged()) enqueue(); }, LIVENESS_TICK_MS);
   nodes.on({
-    add: () => peers.setPeers(peerAddresses(nodes.list())),
-    update: () => peers.setPeers(peerAddresses(nodes.list())),
-    delete: () => peers.setPeers(peerAddresses(nodes.list())),
+    add: () => void peers.setPeers(peerAddresses(nodes.list())),
+    update: () => void peers.setPeers(peerAddresses(nodes.list())),
+    delete: () => void peers.setPeers(peerAddresses(nodes.list())),
   });
   manager.add(controller);
+  manager.add(statusController);
+  const loopDelay = watchLoopDelay(logger);
   // Graceful stop: tell the peers first (they take over at once), then fall silent, then tidy the API.
   manager.onShutdown(async () => {
     clearInterval(livenessTicker);
+    loopDelay.stop();
     await peers.stop();
     reconciler.withdrawAll();
     wire.close();
@@ -145,6 +165,36 @@ async function main(): Promise<void> {
   logger.info('announcing as a live member', { peers: nodes.list().length - 1 });
   await manager.done;
   process.exit(0);
+}
+
+/** Logs the main thread's worst event-loop delays once a minute when they pass 100 ms: the delays that
+ *  once made peers look dead (docs/decisions.md, "Ownership that settles"). */
+function watchLoopDelay(logger: Logger): { stop: () => void } {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  const timer = setInterval(() => {
+    const maxMs = histogram.max / 1e6;
+    if (maxMs > 100) logger.info('event loop delayed', { maxMs: Math.round(maxMs), p99Ms: Math.round(histogram.percentile(99) / 1e6) });
+    histogram.reset();
+  }, 60_000);
+  timer.unref();
+  return { stop: () => { clearInterval(timer); histogram.disable(); } };
+}
+
+/** Dropped heartbeat datagrams, counted by reason and logged at most once a minute per reason. */
+class DropLog {
+  readonly counts = new Map<string, number>();
+  private readonly lastLogged = new Map<string, number>();
+
+  constructor(private readonly logger: Logger) {}
+
+  note(reason: string, from: string): void {
+    this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
+    const now = Date.now();
+    if (now - (this.lastLogged.get(reason) ?? 0) < 60_000) return;
+    this.lastLogged.set(reason, now);
+    this.logger.warn('heartbeat dropped', { reason, from, total: this.counts.get(reason) });
+  }
 }
 
 function peerAddresses(nodes: readonly Node[]): Map<string, string> {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { peerLiveness } from '../reconcilers/liveness.js';
 import { silentLogger } from './log.js';
 import { MEMBERLIST_PORT, parseHeartbeat, PeerHeartbeats } from './peer-heartbeats.js';
 
@@ -61,86 +63,149 @@ describe('PeerHeartbeats receiving datagrams', () => {
   let port = 0;
   let a: PeerHeartbeats;
   let sender: Socket;
+  let stranger: Socket;
   const changes: string[] = [];
+  const drops: string[] = [];
   const waiters = new Map<string, () => void>();
   let sentinels = 0;
+  const peers = new Map([['node-b', '127.0.0.1'], ['node-c', '127.0.0.1']]);
 
   before(async () => {
     port = await freeUdpPort();
     a = new PeerHeartbeats('node-a', (node) => {
       changes.push(node);
       waiters.get(node)?.();
-    }, silentLogger, port);
+    }, silentLogger, { port, bindAddress: '127.0.0.1', onDrop: (reason) => drops.push(reason) });
+    await a.setPeers(peers);
     await a.start();
     sender = createSocket('udp4');
+    stranger = createSocket('udp4');
+    await new Promise<void>((resolve) => stranger.bind(0, '127.0.0.2', resolve));
   });
 
   after(async () => {
     await a.stop();
     sender.close();
+    stranger.close();
   });
 
-  const send = (datagram: Buffer): Promise<void> => new Promise((resolve, reject) =>
-    sender.send(datagram, port, '127.0.0.1', (error) => (error === null ? resolve() : reject(error))));
-  /** Sends the datagrams, then an alive from a new node, and waits for that one: everything sent
+  const sendFrom = (socket: Socket, datagram: Buffer): Promise<void> => new Promise((resolve, reject) =>
+    socket.send(datagram, port, '127.0.0.1', (error) => (error === null ? resolve() : reject(error))));
+  /** Sends the datagrams, then an alive from a new known node, and waits for that one: everything sent
    *  before it has been handled. The sentinel's own change is removed from `changes`. */
-  const deliver = async (...datagrams: Buffer[]): Promise<void> => {
+  const deliver = async (datagrams: ReadonlyArray<[Socket, Buffer]>): Promise<void> => {
     const sentinel = `sentinel-${++sentinels}`;
+    await a.setPeers(new Map([...peers, [sentinel, '127.0.0.1']]));
     const seen = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${sentinel} not received`)), 1_000);
       waiters.set(sentinel, () => { clearTimeout(timer); resolve(); });
     });
-    for (const datagram of datagrams) await send(datagram);
-    await send(json({ l2lb: 1, node: sentinel, kind: 'alive' }));
+    for (const [socket, datagram] of datagrams) await sendFrom(socket, datagram);
+    await sendFrom(sender, json({ l2lb: 1, node: sentinel, kind: 'alive' }));
     await seen;
     waiters.delete(sentinel);
     changes.splice(changes.indexOf(sentinel), 1);
-    a.heard.delete(sentinel);
   };
-  const alive = (node: string) => json({ l2lb: 1, node, kind: 'alive' });
-  const goodbye = (node: string) => json({ l2lb: 1, node, kind: 'goodbye' });
+  const alive = (node: string): [Socket, Buffer] => [sender, json({ l2lb: 1, node, kind: 'alive' })];
+  const goodbye = (node: string): [Socket, Buffer] => [sender, json({ l2lb: 1, node, kind: 'goodbye' })];
   const drain = () => changes.splice(0, changes.length);
+  const drained = () => drops.splice(0, drops.length);
 
   // Rows run in order against one instance: each one is a step of one peer's story.
-  const steps: ReadonlyArray<[string, () => Buffer[], (started: number) => void]> = [
+  const steps: ReadonlyArray<[string, () => Array<[Socket, Buffer]>, (started: number) => void]> = [
     ['a first alive from node-b is a change, and node-b is heard', () => [alive('node-b')], (started) => {
       assert.deepEqual(drain(), ['node-b']);
-      assert.ok((a.heard.get('node-b') ?? 0) >= started);
+      assert.ok((a.lastHeardMs('node-b') ?? 0) >= started);
     }],
     ['a second alive from node-b is not a change, but refreshes when it was heard', () => [alive('node-b')], (started) => {
       assert.deepEqual(drain(), []);
-      assert.ok((a.heard.get('node-b') ?? 0) >= started);
+      assert.ok((a.lastHeardMs('node-b') ?? 0) >= started);
     }],
     ['a goodbye from node-b is a change and is recorded', () => [goodbye('node-b')], (started) => {
       assert.deepEqual(drain(), ['node-b']);
-      assert.ok((a.goodbyes.get('node-b') ?? 0) >= started);
+      assert.ok((a.goodbyeMs('node-b') ?? 0) >= started);
     }],
-    ['a malformed datagram changes nothing', () => [Buffer.from('{not json'), json({ l2lb: 9, node: 'node-x', kind: 'alive' }),
-      json({ l2lb: 1, node: '', kind: 'alive' }), Buffer.alloc(600, 0x20)], () => {
+    ['a malformed datagram changes nothing and is dropped as malformed', () => [[sender, Buffer.from('{not json')],
+      [sender, json({ l2lb: 9, node: 'node-c', kind: 'alive' })], [sender, json({ l2lb: 1, node: '', kind: 'alive' })], [sender, Buffer.alloc(600, 0x20)]], () => {
       assert.deepEqual(drain(), []);
-      assert.equal(a.heard.has('node-x'), false);
-      assert.deepEqual([...a.heard.keys()], ['node-b']);
+      assert.equal(a.lastHeardMs('node-c'), undefined);
+      assert.deepEqual(drained(), ['malformed', 'malformed', 'malformed', 'malformed']);
     }],
     ['a datagram claiming to come from this node itself is ignored', () => [alive('node-a'), goodbye('node-a')], () => {
       assert.deepEqual(drain(), []);
-      assert.equal(a.heard.has('node-a'), false);
-      assert.equal(a.goodbyes.has('node-a'), false);
+      assert.equal(a.lastHeardMs('node-a'), undefined);
+      assert.equal(a.goodbyeMs('node-a'), undefined);
     }],
+    ['a node that is no peer is dropped as unknown', () => [alive('node-x')], () => {
+      assert.deepEqual(drain(), []);
+      assert.equal(a.lastHeardMs('node-x'), undefined);
+      assert.deepEqual(drained(), ['unknown-node']);
+    }],
+    ['a datagram for node-c from another address than node-c\'s is dropped: no one speaks for a peer',
+      () => [[stranger, json({ l2lb: 1, node: 'node-c', kind: 'alive' })], [stranger, json({ l2lb: 1, node: 'node-b', kind: 'goodbye' })]], () => {
+        assert.deepEqual(drain(), []);
+        assert.equal(a.lastHeardMs('node-c'), undefined);
+        assert.deepEqual(drained(), ['wrong-source', 'wrong-source']);
+      }],
     ['an alive after node-b\'s goodbye revives it: a change again', () => [alive('node-b')], (started) => {
       assert.deepEqual(drain(), ['node-b']);
-      assert.ok((a.heard.get('node-b') ?? 0) >= started);
+      assert.ok((a.lastHeardMs('node-b') ?? 0) >= started);
     }],
     ['a goodbye from a node never heard is still a change', () => [goodbye('node-c')], () => {
       assert.deepEqual(drain(), ['node-c']);
-      assert.equal(a.goodbyes.has('node-c'), true);
-      assert.equal(a.heard.has('node-c'), false);
+      assert.notEqual(a.goodbyeMs('node-c'), undefined);
+      assert.equal(a.lastHeardMs('node-c'), undefined);
     }],
   ];
   for (const [name, datagrams, check] of steps) {
     it(name, async () => {
       const started = Date.now();
-      await deliver(...datagrams());
+      await deliver(datagrams());
       check(started);
     });
   }
+});
+
+describe('PeerHeartbeats with a busy main thread', () => {
+  // Two members in one process, each on its own loopback address and its own heartbeat thread.
+  let port = 0;
+  let a: PeerHeartbeats;
+  let b: PeerHeartbeats;
+
+  before(async () => {
+    port = await freeUdpPort();
+    a = new PeerHeartbeats('node-a', () => undefined, silentLogger, { port, bindAddress: '127.0.0.1' });
+    b = new PeerHeartbeats('node-b', () => undefined, silentLogger, { port, bindAddress: '127.0.0.2' });
+    await a.setPeers(new Map([['node-b', '127.0.0.2']]));
+    await b.setPeers(new Map([['node-a', '127.0.0.1']]));
+    await Promise.all([a.start(), b.start()]);
+    await sleep(300);
+  });
+
+  after(async () => {
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
+  it('a main thread blocked for 1.5 s neither stops our heartbeats nor makes a live peer look dead', () => {
+    const blockedUntil = Date.now() + 1_500;
+    while (Date.now() < blockedUntil) { /* a recompute, a huge list, a major GC: the main thread is busy */ }
+    const now = Date.now();
+    for (const [who, peer, node] of [[a, 'node-b', 'b'], [b, 'node-a', 'a']] as const) {
+      const lastHeardMs = who.lastHeardMs(peer);
+      assert.ok(lastHeardMs !== undefined && now - lastHeardMs < 400, `${node}'s heartbeats kept arriving: last ${now - (lastHeardMs ?? 0)} ms ago`);
+      const heardUpToMs = who.heardUpToMs();
+      assert.deepEqual(peerLiveness({ lastHeardMs, ...(heardUpToMs === undefined ? {} : { heardUpToMs }) }, now), { alive: true, via: 'udp' });
+    }
+  });
+
+  it('a peer that stops is silent: judged dead once its deadline passes, with the silence measured', async () => {
+    await b.stop();
+    await sleep(800);
+    const now = Date.now();
+    const lastHeardMs = a.lastHeardMs('node-b');
+    const heardUpToMs = a.heardUpToMs();
+    const verdict = peerLiveness({ ...(lastHeardMs === undefined ? {} : { lastHeardMs }), ...(heardUpToMs === undefined ? {} : { heardUpToMs }),
+      ...(a.goodbyeMs('node-b') === undefined ? {} : { goodbyeMs: a.goodbyeMs('node-b')! }) }, now);
+    assert.equal(verdict.alive, false);
+  });
 });

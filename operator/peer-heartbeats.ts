@@ -2,100 +2,149 @@
 // guides' NetworkPolicy opens between speakers), and a goodbye on graceful shutdown. It carries nothing
 // but "node X is alive" (and "is leaving"): ownership is still computed by every node from the API's
 // state, so a lost or forged datagram can at worst delay a failover, never move an address on its own.
+//
+// Sending and receiving run on a thread of their own (peer-heartbeats-worker.ts), so a busy main thread
+// neither silences us nor makes our peers look silent. This class is the main thread's view: when each
+// peer was last heard and said goodbye, and up to when the heartbeat thread has read its socket.
 
-import { createSocket, type Socket } from 'node:dgram';
+import { Worker } from 'node:worker_threads';
 import { errorText, type Logger } from './log.js';
+import {
+  evidenceSlot, goodbyeSlot, heardSlot, type DropReason, type FromWorker, type HeartbeatWorkerData, type ToWorker,
+} from './peer-heartbeats-worker.js';
 
-export const MEMBERLIST_PORT = 7946;
+export { MEMBERLIST_PORT, parseHeartbeat } from './peer-heartbeats-format.js';
+export type { DropReason } from './peer-heartbeats-worker.js';
+
 const INTERVAL_MS = 100;
-const MAX_DATAGRAM = 512;
+/** Peer slots in shared memory; a cluster has fewer nodes than this (MetalLB's memberlist: ~1,000s). */
+const MAX_PEERS = 16_384;
 
-interface Heartbeat {
-  readonly l2lb: 1;
-  readonly node: string;
-  readonly kind: 'alive' | 'goodbye';
-}
-
-export function parseHeartbeat(datagram: Buffer): Heartbeat | undefined {
-  if (datagram.length > MAX_DATAGRAM) return undefined;
-  try {
-    const value = JSON.parse(datagram.toString('utf8')) as Partial<Heartbeat>;
-    if (value.l2lb !== 1 || typeof value.node !== 'string' || value.node === '' || (value.kind !== 'alive' && value.kind !== 'goodbye')) return undefined;
-    return { l2lb: 1, node: value.node, kind: value.kind };
-  } catch {
-    return undefined;
-  }
+export interface PeerHeartbeatsOptions {
+  readonly port?: number;
+  readonly bindAddress?: string;
+  /** Told of every dropped datagram, for counters (by reason) and rate-limited logs. */
+  readonly onDrop?: (reason: DropReason, from: string) => void;
 }
 
 export class PeerHeartbeats {
-  private socket: Socket | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly shared = new SharedArrayBuffer(8 * (1 + 2 * MAX_PEERS));
+  private readonly times = new BigInt64Array(this.shared);
+  private readonly slots = new Map<string, number>();
   private peers: ReadonlyMap<string, string> = new Map();
-  /** node → when we last heard it (ms). */
-  readonly heard = new Map<string, number>();
-  /** node → when it said goodbye (ms). */
-  readonly goodbyes = new Map<string, number>();
+  private worker: Worker | undefined;
+  private stopped: Promise<void> | undefined;
+  private version = 0;
+  private readonly applied = new Map<number, () => void>();
 
   constructor(
     private readonly self: string,
     private readonly onChange: (node: string) => void,
     private readonly logger: Logger,
-    private readonly port = MEMBERLIST_PORT,
+    private readonly options: PeerHeartbeatsOptions = {},
   ) {}
 
+  get port(): number {
+    return this.options.port ?? 7946;
+  }
+
   async start(): Promise<void> {
-    const socket = createSocket({ type: 'udp4', reuseAddr: true });
-    socket.on('message', (datagram) => this.receive(datagram));
-    socket.on('error', (error) => this.logger.warn('heartbeat socket error', { error: errorText(error) }));
+    const data: HeartbeatWorkerData = {
+      self: this.self, port: this.port, bindAddress: this.options.bindAddress ?? '0.0.0.0', intervalMs: INTERVAL_MS, shared: this.shared,
+    };
+    const worker = new Worker(new URL('./peer-heartbeats-worker.js', import.meta.url), { workerData: data });
+    this.worker = worker;
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(this.port, '0.0.0.0', () => {
-        socket.off('error', reject);
-        resolve();
+      worker.on('message', (message: FromWorker) => {
+        switch (message.type) {
+          case 'ready': return resolve();
+          case 'failed': return reject(new Error(`heartbeat socket on port ${this.port}: ${message.error}`));
+          case 'change': return this.onChange(message.node);
+          case 'dropped': return this.options.onDrop?.(message.reason, message.from);
+          case 'peers-applied': return this.settle(message.version);
+          case 'stopped': return undefined;
+        }
+      });
+      worker.once('error', (error) => {
+        this.logger.error('heartbeat thread failed', { error: errorText(error) });
+        reject(error);
       });
     });
-    this.socket = socket;
-    this.timer = setInterval(() => this.broadcast('alive'), INTERVAL_MS);
-    this.broadcast('alive');
+    await this.sendPeers();
   }
 
-  /** Peers by node name → IPv4 address (their InternalIP). */
-  setPeers(peers: ReadonlyMap<string, string>): void {
+  /** Peers by node name → IPv4 address (their InternalIP); resolves once the heartbeat thread uses them. */
+  setPeers(peers: ReadonlyMap<string, string>): Promise<void> {
     this.peers = new Map([...peers].filter(([node]) => node !== this.self));
+    for (const node of this.peers.keys()) {
+      if (!this.slots.has(node) && this.slots.size < MAX_PEERS) this.slots.set(node, this.slots.size);
+    }
+    return this.sendPeers();
   }
 
-  private broadcast(kind: Heartbeat['kind']): void {
-    const socket = this.socket;
-    if (socket === undefined) return;
-    const datagram = Buffer.from(JSON.stringify({ l2lb: 1, node: this.self, kind } satisfies Heartbeat));
-    for (const address of this.peers.values()) {
-      socket.send(datagram, this.port, address, (error) => {
-        if (error !== null) this.logger.debug('heartbeat not sent', { to: address, error: errorText(error) });
-      });
+  private sendPeers(): Promise<void> {
+    if (this.worker === undefined) return Promise.resolve();
+    const version = ++this.version;
+    const applied = new Promise<void>((resolve) => this.applied.set(version, resolve));
+    this.post({ type: 'peers', version, peers: this.peerList() });
+    return applied;
+  }
+
+  private settle(version: number): void {
+    for (const [pending, resolve] of this.applied) {
+      if (pending > version) continue;
+      this.applied.delete(pending);
+      resolve();
     }
   }
 
-  private receive(datagram: Buffer): void {
-    const heartbeat = parseHeartbeat(datagram);
-    if (heartbeat === undefined || heartbeat.node === this.self) return;
-    const now = Date.now();
-    if (heartbeat.kind === 'goodbye') {
-      this.goodbyes.set(heartbeat.node, now);
-      this.onChange(heartbeat.node);
-      return;
-    }
-    const before = this.heard.get(heartbeat.node);
-    this.heard.set(heartbeat.node, now);
-    const revived = (this.goodbyes.get(heartbeat.node) ?? -1) >= (before ?? -1);
-    if (before === undefined || revived) this.onChange(heartbeat.node);
+  /** When (ms, our clock) the peer's last heartbeat arrived. */
+  lastHeardMs(node: string): number | undefined {
+    return this.read(node, heardSlot);
   }
 
-  /** Says goodbye three times (a datagram may be lost) and closes. */
+  /** When the peer last said goodbye. */
+  goodbyeMs(node: string): number | undefined {
+    return this.read(node, goodbyeSlot);
+  }
+
+  /** Up to when every datagram that arrived has been read: silence is measured up to here, not to now. */
+  heardUpToMs(): number | undefined {
+    const value = Number(Atomics.load(this.times, evidenceSlot()));
+    return value === 0 ? undefined : value;
+  }
+
+  /** Says goodbye (three times) and stops the thread. */
   async stop(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    for (let i = 0; i < 3; i++) this.broadcast('goodbye');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    this.socket?.close();
-    this.socket = undefined;
+    const worker = this.worker;
+    if (worker === undefined) return;
+    this.stopped ??= new Promise<void>((resolve) => {
+      const done = (): void => {
+        void worker.terminate().then(() => resolve());
+      };
+      worker.on('message', (message: FromWorker) => { if (message.type === 'stopped') done(); });
+      setTimeout(done, 500).unref();
+      this.settle(Number.MAX_SAFE_INTEGER);
+      this.post({ type: 'stop' });
+    });
+    await this.stopped;
+  }
+
+  private read(node: string, at: (slot: number) => number): number | undefined {
+    const slot = this.slots.get(node);
+    if (slot === undefined) return undefined;
+    const value = Number(Atomics.load(this.times, at(slot)));
+    return value === 0 ? undefined : value;
+  }
+
+  private peerList(): Array<readonly [string, string, number]> {
+    return [...this.peers].flatMap(([name, address]) => {
+      const slot = this.slots.get(name);
+      return slot === undefined ? [] : [[name, address, slot] as const];
+    });
+  }
+
+  private post(message: ToWorker): void {
+    this.worker?.postMessage(message);
   }
 }

@@ -1,46 +1,55 @@
 // The per-node announcer reconciler: turns the cluster's state into what this node says on the wire.
-// One key ("announcements"): every change recomputes the whole plan (announcements.ts), which is
-// cheap, and keeps the result consistent across Services sharing an address. Then, in this order:
+// One key ("announcements"): every change of the facts recomputes the whole plan (announcements.ts),
+// which is cheap, and keeps the result consistent across Services sharing an address. Then, in order:
 //   1. silence: addresses this node no longer owns are withdrawn at once;
 //   2. speech: addresses it gained are announced (responder first, then the gratuitous burst);
-//   3. status: one ServiceL2Status per announced Service, and a nodeAssigned event on gaining one.
+//   3. status: the Services it announces are handed to the ServiceL2Status reconciler, which writes
+//      them at its own pace (servicel2status.ts), and a nodeAssigned event is recorded on gaining one.
+// Nothing here waits on the API. With no change in the facts a recompute announces, withdraws and
+// writes nothing, so the plan converges instead of feeding itself (docs/decisions.md).
 // A ticker (livenessChanged) re-queues it the moment a silent peer crosses its liveness deadline.
 
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Reconciler, Result } from '../operator/controller.js';
 import type { EventRecorder } from '../operator/events.js';
 import type { Informer } from '../operator/informer.js';
-import { isStatus, type KubeClient } from '../operator/kube-client.js';
 import type { Logger } from '../operator/log.js';
 import { INTERFACES_ANNOTATION, heartbeatLeaseName, type HeartbeatLease } from '../operator/node-heartbeat.js';
-import { objectKey, ServiceL2Statuses, Services, type KubeObject } from '../operator/resources.js';
-import { applyStatus, fieldManagers, sameJson } from '../operator/status.js';
-import type { IPAddressPool, L2Advertisement, ServiceL2Status } from '../schemas/generated/types.js';
+import { objectKey, Services, type KubeObject } from '../operator/resources.js';
+import { sameJson } from '../operator/status.js';
+import type { IPAddressPool, L2Advertisement } from '../schemas/generated/types.js';
 import { resolveAdvertisement } from './advertisements-status.js';
 import { labelled } from './advertisements.js';
 import { planAnnouncements, type AnnouncedService, type AnnouncementPlan } from './announcements.js';
 import { endpointServes, type AdvertisementFacts, type EligibilityOptions, type NodeFacts } from './eligibility.js';
-import { peerLiveness, type LivenessTimings } from './liveness.js';
+import { peerLiveness, type LivenessTimings, type PeerLiveness } from './liveness.js';
 import { annotations } from './service-request.js';
 import { handles, type Service } from './services.js';
 
 export const ANNOUNCER_KEY = 'announcements';
 /** Adds at most this much to a failover or a first announcement (budgets: 1 s and 500 ms). */
 export const MIN_INTERVAL_MS = 50;
-export const NODE_LABEL = 'metallb.io/node';
-export const SERVICE_NAME_LABEL = 'metallb.io/service-name';
-export const SERVICE_NAMESPACE_LABEL = 'metallb.io/service-namespace';
+export { NODE_LABEL, SERVICE_NAME_LABEL, SERVICE_NAMESPACE_LABEL, statusName } from './servicel2status.js';
 
 /** What the announcer does on the wire: the L2Announcer of arp/ fits. */
 export interface Wire {
   announce(ip: string, interfaces: readonly string[]): { ok: boolean };
   withdraw(ip: string): { ok: boolean };
+  /** Applies the announces and withdraws made inside `work` as one change. */
+  batch(work: () => void): void;
 }
 
+/** What the heartbeat thread knows of the peers (operator/peer-heartbeats.ts). */
 export interface PeerSignals {
-  readonly heard: ReadonlyMap<string, number>;
-  readonly goodbyes: ReadonlyMap<string, number>;
+  lastHeardMs(node: string): number | undefined;
+  goodbyeMs(node: string): number | undefined;
+  /** Up to when every heartbeat that arrived has been read. */
+  heardUpToMs(): number | undefined;
+}
+
+/** Where the Services this node announces go: the ServiceL2Status reconciler. */
+export interface OwnedServicesSink {
+  want(services: ReadonlyMap<string, readonly string[]>, deadPeers: readonly string[]): void;
 }
 
 export interface Node extends KubeObject {
@@ -55,14 +64,13 @@ export interface EndpointSlice extends KubeObject {
 export interface AnnouncerDeps {
   readonly self: string;
   readonly namespace: string;
-  readonly client: KubeClient;
   readonly services: Informer<Service>;
   readonly endpointSlices: Informer<EndpointSlice>;
   readonly nodes: Informer<Node>;
   readonly pools: Informer<IPAddressPool>;
   readonly advertisements: Informer<L2Advertisement>;
   readonly leases: Informer<HeartbeatLease>;
-  readonly statuses: Informer<ServiceL2Status>;
+  readonly statuses: OwnedServicesSink;
   readonly peers: PeerSignals;
   readonly wire: Wire;
   readonly events: EventRecorder;
@@ -72,10 +80,6 @@ export interface AnnouncerDeps {
   readonly loadBalancerClass: string | undefined;
   readonly eligibility?: Partial<EligibilityOptions>;
   readonly liveness: LivenessTimings;
-}
-
-export function statusName(node: string, serviceKey: string): string {
-  return `l2-${createHash('sha256').update(`${node}/${serviceKey}`).digest('hex').slice(0, 12)}`;
 }
 
 export class AnnouncerReconciler implements Reconciler {
@@ -105,12 +109,29 @@ export class AnnouncerReconciler implements Reconciler {
     });
     const gained = this.applyToWire(plan);
     this.markFirstReconcile();
-    await this.writeStatuses(plan, gained);
-    this.livenessSeen = this.livenessSignature(now);
+    this.noteLiveness(now);
+    const dead = [...this.verdicts].filter(([, verdict]) => !verdict.alive).map(([name]) => name);
+    this.deps.statuses.want(plan.ownedServices, dead);
+    this.recordGained(plan, gained);
     return {};
   }
 
   private livenessSeen = '';
+  private verdicts = new Map<string, PeerLiveness>();
+
+  /** Logs each peer whose verdict changed, with why: the evidence behind every move of ownership. */
+  private noteLiveness(now: number): void {
+    this.livenessSeen = this.livenessSignature(now);
+    const next = new Map(this.peerNames().map((name) => [name, this.peerVerdict(name, now)]));
+    for (const [name, verdict] of next) {
+      const before = this.verdicts.get(name);
+      if (before?.alive === verdict.alive) continue;
+      const fields = { peer: name, heardUpToLagMs: now - (this.deps.peers.heardUpToMs() ?? now) };
+      if (verdict.alive) this.deps.logger.info('peer alive', { ...fields, via: verdict.via });
+      else this.deps.logger.info('peer dead', { ...fields, reason: verdict.reason });
+    }
+    this.verdicts = next;
+  }
 
   /** Whether any peer's liveness verdict changed since the last reconcile: called every few tens of ms
    *  (cheap), so a dead peer's addresses move as soon as its deadline passes, without a full recompute
@@ -120,24 +141,37 @@ export class AnnouncerReconciler implements Reconciler {
   }
 
   private livenessSignature(now: number): string {
-    const { nodes, self } = this.deps;
-    return nodes.list().map((node) => node.metadata.name ?? '').filter((name) => name !== self).sort()
-      .map((name) => `${name}=${this.peerAlive(name, now) ? 1 : 0}`).join(',');
+    return this.peerNames().map((name) => `${name}=${this.peerVerdict(name, now).alive ? 1 : 0}`).join(',');
   }
 
-  private peerAlive(name: string, now: number): boolean {
+  private peerNames(): string[] {
+    const { nodes, self } = this.deps;
+    return nodes.list().map((node) => node.metadata.name ?? '').filter((name) => name !== self).sort();
+  }
+
+  private peerVerdict(name: string, now: number): PeerLiveness {
     const { leases, namespace, peers, liveness } = this.deps;
     const lease = leases.get(`${namespace}/${heartbeatLeaseName(name)}`);
+    const lastHeardMs = peers.lastHeardMs(name);
+    const goodbyeMs = peers.goodbyeMs(name);
+    const heardUpToMs = peers.heardUpToMs();
     return peerLiveness({
-      lastHeardMs: peers.heard.get(name),
-      goodbyeMs: peers.goodbyes.get(name),
-      leaseSeenMs: lease === undefined ? undefined : this.leaseSeen(lease),
+      ...(lastHeardMs === undefined ? {} : { lastHeardMs }),
+      ...(goodbyeMs === undefined ? {} : { goodbyeMs }),
+      ...(heardUpToMs === undefined ? {} : { heardUpToMs }),
+      ...(lease === undefined ? {} : { leaseSeenMs: this.leaseSeen(lease) }),
       leaseDurationMs: (lease?.spec?.leaseDurationSeconds ?? 0) * 1000,
-    }, now, liveness).alive;
+    }, now, liveness);
   }
 
   /** Withdraws first, then announces: never two of our addresses' answers overlapping a handover. */
   private applyToWire(plan: AnnouncementPlan): Set<string> {
+    const gained = new Set<string>();
+    this.deps.wire.batch(() => this.changeWire(plan, gained));
+    return gained;
+  }
+
+  private changeWire(plan: AnnouncementPlan, gained: Set<string>): void {
     const { wire, logger } = this.deps;
     for (const ip of [...this.announced.keys()]) {
       if (plan.owned.has(ip)) continue;
@@ -145,7 +179,6 @@ export class AnnouncerReconciler implements Reconciler {
       this.announced.delete(ip);
       logger.info('withdrew', { ip, owner: plan.addresses.get(ip)?.owner ?? null });
     }
-    const gained = new Set<string>();
     for (const [ip, interfaces] of plan.owned) {
       const before = this.announced.get(ip);
       if (before !== undefined && sameJson(before, interfaces)) continue;
@@ -158,34 +191,10 @@ export class AnnouncerReconciler implements Reconciler {
       if (before === undefined) gained.add(ip);
       logger.info('announcing', { ip, interfaces });
     }
-    return gained;
   }
 
-  private async writeStatuses(plan: AnnouncementPlan, gained: ReadonlySet<string>): Promise<void> {
-    const { self, namespace, client, statuses, services, events } = this.deps;
-    const wanted = new Map([...plan.ownedServices].map(([key, interfaces]) => [statusName(self, key), { key, interfaces }]));
-    for (const existing of statuses.list()) {
-      const name = existing.metadata.name ?? '';
-      if (existing.metadata.labels?.[NODE_LABEL] !== self || wanted.has(name)) continue;
-      await client.delete(ServiceL2Statuses, namespace, name).catch((error: unknown) => {
-        if (!isStatus(error, 404)) throw error;
-      });
-    }
-    for (const [name, { key, interfaces }] of wanted) {
-      const [serviceNamespace = '', serviceName = ''] = key.split('/');
-      const status = { node: self, serviceName, serviceNamespace, interfaces: interfaces.map((i) => ({ name: i })) };
-      const existing = statuses.get(`${namespace}/${name}`);
-      if (existing === undefined) {
-        const labels = { [NODE_LABEL]: self, [SERVICE_NAME_LABEL]: serviceName, [SERVICE_NAMESPACE_LABEL]: serviceNamespace };
-        await client.create(ServiceL2Statuses, { apiVersion: 'metallb.io/v1beta1', kind: 'ServiceL2Status', metadata: { name, namespace, labels }, ...{ spec: {} } })
-          .catch((error: unknown) => {
-            if (!isStatus(error, 409)) throw error;
-          });
-      }
-      if (existing === undefined || !sameJson(existing.status, status)) {
-        await applyStatus(client, ServiceL2Statuses, { metadata: { name, namespace } }, status, fieldManagers.announcer);
-      }
-    }
+  private recordGained(plan: AnnouncementPlan, gained: ReadonlySet<string>): void {
+    const { self, services, events } = this.deps;
     for (const ip of gained) {
       for (const key of plan.addresses.get(ip)?.services ?? []) {
         const service = services.get(key);
@@ -227,7 +236,7 @@ export class AnnouncerReconciler implements Reconciler {
       const name = node.metadata.name ?? '';
       const lease = leases.get(`${namespace}/${heartbeatLeaseName(name)}`);
       const isSelf = name === self;
-      const live = isSelf || this.peerAlive(name, now);
+      const live = isSelf || this.peerVerdict(name, now).alive;
       const published = lease?.metadata.annotations?.[INTERFACES_ANNOTATION];
       const interfaces = isSelf ? this.deps.ownInterfaces() : (published ?? '').split(',').filter((i) => i !== '');
       return {
@@ -269,7 +278,9 @@ export class AnnouncerReconciler implements Reconciler {
 
   /** Graceful stop: silence everything this node announces. */
   withdrawAll(): void {
-    for (const ip of this.announced.keys()) this.deps.wire.withdraw(ip);
+    this.deps.wire.batch(() => {
+      for (const ip of this.announced.keys()) this.deps.wire.withdraw(ip);
+    });
     this.announced.clear();
   }
 }

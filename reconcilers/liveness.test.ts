@@ -39,6 +39,12 @@ describe('peerLiveness', () => {
       { lastHeardMs: NOW - 2_000, leaseSeenMs: NOW - 2_500, leaseDurationMs: LEASE }, dead('no UDP heartbeat for 2000 ms')],
     ['crash: Lease seen within the UDP deadline after the last heartbeat does not prove it renewed since',
       { lastHeardMs: NOW - 2_000, leaseSeenMs: NOW - 2_000 + 500, leaseDurationMs: LEASE }, dead('no UDP heartbeat for 2000 ms')],
+    ['our own receiving side stalled for 2 s: the silence counts only up to where it read, alive',
+      { lastHeardMs: NOW - 2_100, heardUpToMs: NOW - 2_000 }, alive('udp')],
+    ['our receiving side read up to 600 ms after the last heartbeat: dead, the silence measured to there',
+      { lastHeardMs: NOW - 700, heardUpToMs: NOW - 100 }, dead('no UDP heartbeat for 600 ms')],
+    ['a receiving side that claims to have read past now is held to now',
+      { lastHeardMs: NOW - 501, heardUpToMs: NOW + 5_000 }, dead('no UDP heartbeat for 501 ms')],
     ['partition that lasted too long: Lease renewed after the silence but now stale: dead',
       { lastHeardMs: NOW - 20_000, leaseSeenMs: NOW - 10_000, leaseDurationMs: LEASE }, dead('no UDP heartbeat for 20000 ms')],
   ];

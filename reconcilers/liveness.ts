@@ -10,6 +10,9 @@
 export interface PeerObservation {
   /** When (ms, our clock) we last heard the peer's UDP heartbeat. */
   readonly lastHeardMs?: number;
+  /** Up to when our receiving side had read every datagram that arrived (defaults to now). Silence is
+   *  evidence only up to there: a stall of our own must never make a peer look dead. */
+  readonly heardUpToMs?: number;
   /** When the peer said goodbye; a heartbeat after that revives it. */
   readonly goodbyeMs?: number;
   /** When we saw its Lease renewed (our clock), and for how long the Lease holds. */
@@ -27,15 +30,16 @@ export type PeerLiveness = { readonly alive: true; readonly via: 'udp' | 'lease'
 
 export function peerLiveness(peer: PeerObservation, nowMs: number, timings: LivenessTimings = defaultLivenessTimings): PeerLiveness {
   const { lastHeardMs, goodbyeMs, leaseSeenMs, leaseDurationMs = 0 } = peer;
+  const heardUpTo = Math.min(peer.heardUpToMs ?? nowMs, nowMs);
   if (goodbyeMs !== undefined && (lastHeardMs === undefined || lastHeardMs <= goodbyeMs)) {
     return { alive: false, reason: 'its announcer stopped (said goodbye)' };
   }
-  if (lastHeardMs !== undefined && nowMs - lastHeardMs <= timings.udpDeadlineMs) return { alive: true, via: 'udp' };
+  if (lastHeardMs !== undefined && heardUpTo - lastHeardMs <= timings.udpDeadlineMs) return { alive: true, via: 'udp' };
   const leaseFresh = leaseSeenMs !== undefined && nowMs - leaseSeenMs <= leaseDurationMs;
   if (lastHeardMs === undefined) {
     return leaseFresh ? { alive: true, via: 'lease' } : { alive: false, reason: 'no heartbeat: no UDP heard and no fresh Lease' };
   }
   // UDP worked and went silent: dead, unless the API shows it renewing since (a partition, not a crash).
   if (leaseFresh && leaseSeenMs > lastHeardMs + timings.udpDeadlineMs) return { alive: true, via: 'lease' };
-  return { alive: false, reason: `no UDP heartbeat for ${nowMs - lastHeardMs} ms` };
+  return { alive: false, reason: `no UDP heartbeat for ${heardUpTo - lastHeardMs} ms` };
 }

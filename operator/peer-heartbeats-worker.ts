@@ -1,0 +1,135 @@
+// The heartbeat thread: sends and receives the announcers' UDP heartbeats on a thread of its own, so
+// that neither depends on the main event loop being idle. A main thread busy for 600 ms (a recompute of
+// thousands of Services, a large list response, a major GC) used to stop our heartbeats and delay the
+// ones we received past the 500 ms deadline: peers then took our addresses while we still answered for
+// them, and we took theirs (docs/decisions.md, "Ownership that settles"). Here:
+//  - sending runs on this thread's own timer, whatever the main thread is doing;
+//  - every received heartbeat is stamped on arrival into shared memory the main thread reads;
+//  - `evidence` says up to when this thread has drained its socket. A peer is judged silent only up to
+//    that moment, never up to "now": if this thread itself was stalled, the datagrams waiting in the
+//    socket are not yet counted, and a peer is not declared dead for our own lateness.
+
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { parentPort, workerData } from 'node:worker_threads';
+import { parseHeartbeat, type Heartbeat } from './peer-heartbeats-format.js';
+
+export interface HeartbeatWorkerData {
+  readonly self: string;
+  readonly port: number;
+  readonly bindAddress: string;
+  readonly intervalMs: number;
+  /** BigInt64Array over it: [0] evidence; peer slot i at [1 + 2i] last heard, [2 + 2i] goodbye (ms, 0 = never). */
+  readonly shared: SharedArrayBuffer;
+}
+
+export type ToWorker =
+  | { readonly type: 'peers'; readonly version: number; readonly peers: ReadonlyArray<readonly [name: string, address: string, slot: number]> }
+  | { readonly type: 'stop' };
+
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'failed'; readonly error: string }
+  | { readonly type: 'change'; readonly node: string }
+  | { readonly type: 'peers-applied'; readonly version: number }
+  | { readonly type: 'dropped'; readonly reason: DropReason; readonly from: string }
+  | { readonly type: 'stopped' };
+
+export type DropReason = 'malformed' | 'unknown-node' | 'wrong-source';
+
+/** How often this thread checks that it is not itself stalled, and what counts as a stall. */
+const TICK_MS = 10;
+const STALL_MS = 50;
+/** After a stall, the backlog in the socket is drained over a few loop turns; wait this long before the
+ *  evidence moves past the stall again. */
+const SETTLE_MS = 30;
+
+export function evidenceSlot(): number {
+  return 0;
+}
+export function heardSlot(slot: number): number {
+  return 1 + 2 * slot;
+}
+export function goodbyeSlot(slot: number): number {
+  return 2 + 2 * slot;
+}
+
+function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): void {
+  const times = new BigInt64Array(data.shared);
+  const post = (message: FromWorker): void => port.postMessage(message);
+  let peers = new Map<string, { address: string; slot: number }>();
+  let socket: Socket | undefined;
+  let sender: NodeJS.Timeout | undefined;
+
+  const send = (kind: Heartbeat['kind']): void => {
+    if (socket === undefined) return;
+    const datagram = Buffer.from(JSON.stringify({ l2lb: 1, node: data.self, kind } satisfies Heartbeat));
+    for (const { address } of peers.values()) socket.send(datagram, data.port, address, () => undefined);
+  };
+
+  const receive = (datagram: Buffer, from: RemoteInfo): void => {
+    const now = BigInt(Date.now());
+    const heartbeat = parseHeartbeat(datagram);
+    if (heartbeat === undefined) return post({ type: 'dropped', reason: 'malformed', from: from.address });
+    if (heartbeat.node === data.self) return;
+    const peer = peers.get(heartbeat.node);
+    if (peer === undefined) return post({ type: 'dropped', reason: 'unknown-node', from: from.address });
+    // A heartbeat counts only from the node's own address: another host cannot speak for it.
+    if (peer.address !== from.address) return post({ type: 'dropped', reason: 'wrong-source', from: from.address });
+    const heard = Atomics.load(times, heardSlot(peer.slot));
+    const goodbye = Atomics.load(times, goodbyeSlot(peer.slot));
+    if (heartbeat.kind === 'goodbye') {
+      Atomics.store(times, goodbyeSlot(peer.slot), now);
+      return post({ type: 'change', node: heartbeat.node });
+    }
+    Atomics.store(times, heardSlot(peer.slot), now);
+    // The main thread re-judges liveness on its own ticker; it needs telling only when a peer is heard
+    // for the first time or comes back after a goodbye.
+    if (heard === 0n || goodbye >= heard) post({ type: 'change', node: heartbeat.node });
+  };
+
+  let previousTick = Date.now();
+  let settledAt = 0;
+  let frozen = previousTick;
+  const watchdog = setInterval(() => {
+    const now = Date.now();
+    if (now - previousTick > STALL_MS) {
+      frozen = previousTick;
+      settledAt = now + SETTLE_MS;
+    }
+    previousTick = now;
+    // setImmediate runs after this loop turn's I/O: what was waiting in the socket has been read.
+    setImmediate(() => {
+      const t = Date.now();
+      Atomics.store(times, evidenceSlot(), BigInt(t >= settledAt ? t : frozen));
+    });
+  }, TICK_MS);
+
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'peers') {
+      peers = new Map(message.peers.filter(([name]) => name !== data.self).map(([name, address, slot]) => [name, { address, slot }]));
+      return post({ type: 'peers-applied', version: message.version });
+    }
+    clearInterval(sender);
+    clearInterval(watchdog);
+    // A goodbye may be lost: three of them, then close.
+    for (let i = 0; i < 3; i++) send('goodbye');
+    setTimeout(() => {
+      socket?.close();
+      post({ type: 'stopped' });
+    }, 20);
+  });
+
+  const udp = createSocket({ type: 'udp4', reuseAddr: true });
+  udp.on('message', receive);
+  udp.once('error', (error) => post({ type: 'failed', error: error.message }));
+  udp.bind(data.port, data.bindAddress, () => {
+    udp.removeAllListeners('error');
+    udp.on('error', () => undefined); // a send to an unreachable peer is not our failure
+    socket = udp;
+    sender = setInterval(() => send('alive'), data.intervalMs);
+    send('alive');
+    post({ type: 'ready' });
+  });
+}
+
+if (parentPort !== null && workerData !== undefined) run(workerData as HeartbeatWorkerData, parentPort);
