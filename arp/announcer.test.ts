@@ -17,6 +17,8 @@ class FakeResponder implements Responder {
   remove(text: string): void { this.set.delete(text); this.events.push(`remove ${text}`); }
   sendGratuitous(text: string): void { this.events.push(`gratuitous ${text} at ${this.clock()}`); }
   close(): void { this.closed = true; this.events.push('close'); }
+  batches = 0;
+  batch(work: () => void): void { this.batches++; work(); }
 }
 
 const eth = (name: string, index: number): NetworkInterface => ({ name, index, mac: Buffer.from([2, 0, 0, 0, 0, index]) });
@@ -78,6 +80,7 @@ describe('L2Announcer', () => {
       assert.deepEqual(responder.events, [], 'nothing applied inside the batch');
     });
     assert.deepEqual(responder.events.filter((e) => !e.startsWith('gratuitous')), ['remove 192.168.77.1', 'add 192.168.77.2']);
+    assert.ok(responder.batches >= 1, 'the responder applied them as its own batch');
   });
 
   it('announcing sends a gratuitous round at once and then on the schedule', () => {

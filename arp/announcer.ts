@@ -142,15 +142,10 @@ export class L2Announcer {
     const previous = this.plan;
     this.plan = planAnnouncements(this.requests.values(), this.discovery);
     // Silence first: what is no longer ours stops being answered before anything new is said.
-    for (const [name, responder] of this.responders) {
-      const unwrapped = responder.batch ?? ((work: () => void) => work());
-      unwrapped(() => this.silence(name, responder));
-    }
+    for (const [name, responder] of this.responders) inBatch(responder, () => this.silence(name, responder));
     for (const [name, addresses] of this.plan.byInterface) {
       const responder = this.responderFor(name);
-      if (responder === null) continue;
-      const unwrapped = responder.batch ?? ((work: () => void) => work());
-      unwrapped(() => this.speak(responder, addresses));
+      if (responder !== null) inBatch(responder, () => this.speak(responder, addresses));
     }
     for (const [ip, reasons] of this.plan.notAnnounced) {
       const before = previous.notAnnounced.get(ip);
@@ -231,6 +226,11 @@ export class L2Announcer {
     for (const timer of this.bursts.get(key) ?? []) clearTimeout(timer);
     this.bursts.delete(key);
   }
+}
+
+function inBatch(responder: Responder, work: () => void): void {
+  if (responder.batch !== undefined) responder.batch(work);
+  else work();
 }
 
 function sameInterface(a: NetworkInterface, b: NetworkInterface): boolean {

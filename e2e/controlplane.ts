@@ -26,6 +26,15 @@ interface Ports {
 
 export const ADMIN_TOKEN_FILE = 'admin.token';
 
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+- level: Metadata
+  users: ["system:serviceaccount:metallb-system:speaker", "system:serviceaccount:metallb-system:controller"]
+- level: None
+`;
+
 export class ControlPlane {
   private constructor(
     readonly layout: ControlPlaneLayout,
@@ -84,8 +93,16 @@ export class ControlPlane {
     });
   }
 
+  /** The API server's audit log: one line per request l2lb's own ServiceAccounts make, at Metadata
+   *  level (user, user agent, verb, resource, time), so tests count what each program sends. */
+  get auditLogPath(): string {
+    return join(this.layout.logDir, 'audit.log');
+  }
+
   startApiServer(): void {
     const pki = join(this.layout.stateDir, 'pki');
+    const policy = join(this.layout.stateDir, 'audit-policy.yaml');
+    writeFileSync(policy, AUDIT_POLICY);
     startDaemon({
       name: 'kube-apiserver',
       command: join(this.layout.kubeBin, 'kube-apiserver'),
@@ -104,6 +121,8 @@ export class ControlPlane {
         `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
         '--service-cluster-ip-range=10.96.0.0/16,fd00:96::/108',
         `--cert-dir=${join(this.layout.stateDir, 'apiserver-certs')}`,
+        `--audit-policy-file=${policy}`, `--audit-log-path=${this.auditLogPath}`, '--audit-log-format=json',
+        '--audit-log-maxsize=200', '--audit-log-maxbackup=1', '--audit-log-mode=batch', '--audit-log-batch-max-wait=1s',
         '--profiling=false', '--v=1',
       ],
       logFile: join(this.layout.logDir, 'kube-apiserver.log'),
