@@ -11,12 +11,31 @@ import { formatIP, parseIP } from './ipaddr.js';
 /** The address as Go's net.IP.String() writes it, so that `fd00:1:0::240` and `fd00:1::240` elect the same
  *  node as each other and as MetalLB does. Text that is no address is hashed as it is. */
 export function canonicalIP(ip: string): string {
-  const parsed = parseIP(ip.trim());
-  return parsed === undefined ? ip : formatIP(parsed.family, parsed.value);
+  let canonical = canonicalForms.get(ip);
+  if (canonical === undefined) {
+    const parsed = parseIP(ip.trim());
+    canonical = parsed === undefined ? ip : formatIP(parsed.family, parsed.value);
+    if (canonicalForms.size >= MAX_REMEMBERED_KEYS) canonicalForms.clear();
+    canonicalForms.set(ip, canonical);
+  }
+  return canonical;
 }
+const canonicalForms = new Map<string, string>();
+
+// A node's key for an address never changes, and a plan asks for every (node, address) pair on every
+// recompute: remembered, up to a bound that 10,000 addresses × 20 nodes stays under.
+const keys = new Map<string, Buffer>();
+const MAX_REMEMBERED_KEYS = 200_000;
 
 function electionKey(node: string, ip: string): Buffer {
-  return createHash('sha256').update(`${node}#${ip}`).digest();
+  const text = `${node}#${ip}`;
+  let key = keys.get(text);
+  if (key === undefined) {
+    if (keys.size >= MAX_REMEMBERED_KEYS) keys.clear();
+    key = createHash('sha256').update(text).digest();
+    keys.set(text, key);
+  }
+  return key;
 }
 
 /** The eligible nodes in election order: the owner first, then who would take over from it, and so on. */
