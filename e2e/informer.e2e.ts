@@ -4,9 +4,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Informer } from '../operator/informer.js';
 import { KubeClient } from '../operator/kube-client.js';
+import { loadKubeConfig } from '../operator/kubeconfig.js';
 import { ConfigMaps, Namespaces, objectKey, type KubeObject } from '../operator/resources.js';
 import { startTestCluster, type TestCluster } from './harness.js';
 import { waitFor } from './lab/processes.js';
@@ -98,16 +98,8 @@ async function freezableRelay(target: number): Promise<{ port: number; freeze():
 
 test('a watch that stays silent past its deadline is restarted', async () => {
   const relay = await freezableRelay(cluster.plane.ports.apiServer);
-  const config = new KubeConfig();
-  config.loadFromFile(cluster.kubeconfig);
-  const relayed = new KubeConfig();
-  relayed.loadFromOptions({
-    clusters: [{ ...config.getCurrentCluster()!, server: `https://127.0.0.1:${relay.port}` }],
-    users: [config.getCurrentUser()!],
-    contexts: [{ name: 'relayed', cluster: config.getCurrentCluster()!.name, user: config.getCurrentUser()!.name }],
-    currentContext: 'relayed',
-  });
-  const client = await KubeClient.create(relayed, 'l2lb-e2e-silence');
+  const direct = loadKubeConfig(cluster.kubeconfig);
+  const client = await KubeClient.create({ ...direct, server: `https://127.0.0.1:${relay.port}` }, 'l2lb-e2e-silence');
   const informer = new Informer<KubeObject>(client, ConfigMaps, {
     namespace: ns, silenceDeadlineMs: 1500, backoff: { initialMs: 100, maxMs: 500, jitter: 0 },
   });

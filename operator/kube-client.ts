@@ -1,11 +1,11 @@
-// A small REST client for the Kubernetes API on top of client-node's KubeConfig (which knows every way to
-// authenticate). We do not use client-node's typed APIs for the hot paths: the kit needs streaming watches
+// A small REST client for the Kubernetes API over the credentials operator/kubeconfig.ts reads (and
+// client-node for exotic ones). We do not use client-node's typed APIs: the kit needs streaming watches
 // with its own deadlines, server-side apply on any subresource, and one keep-alive connection pool.
 
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterAccess } from './kubeconfig.js';
 import { int64Json } from '../schemas/int64.js';
 import { apiVersionOf, resourcePath, type KubeObject, type ResourceType } from './resources.js';
 
@@ -58,38 +58,23 @@ export class KubeClient {
   private authReadAt = 0;
 
   private constructor(
-    private readonly config: KubeConfig,
+    private readonly access: ClusterAccess,
     tls: https.AgentOptions,
     private readonly userAgent: string,
   ) {
-    const cluster = config.getCurrentCluster();
-    if (cluster === null) throw new Error('kubeconfig: no current cluster');
-    this.server = new URL(cluster.server);
+    this.server = new URL(access.server);
     this.agent = this.server.protocol === 'https:'
       ? new https.Agent({ ...tls, keepAlive: true, maxSockets: 32 })
       : new http.Agent({ keepAlive: true, maxSockets: 32 });
   }
 
-  static async create(config: KubeConfig, userAgent = 'l2lb'): Promise<KubeClient> {
-    const probe: https.RequestOptions = {};
-    await config.applyToHTTPSOptions(probe);
-    const cluster = config.getCurrentCluster();
-    const tls: https.AgentOptions = { ca: probe.ca, cert: probe.cert, key: probe.key };
-    if (cluster?.skipTLSVerify === true) tls.rejectUnauthorized = false;
-    if (cluster?.tlsServerName !== undefined) tls.servername = cluster.tlsServerName;
-    return new KubeClient(config, tls, userAgent);
+  static async create(access: ClusterAccess, userAgent = 'l2lb'): Promise<KubeClient> {
+    return new KubeClient(access, access.tls, userAgent);
   }
 
   private async headers(): Promise<Record<string, string>> {
     if (Date.now() - this.authReadAt > AUTH_REFRESH_MS) {
-      const options: https.RequestOptions = { headers: {} };
-      await this.config.applyToHTTPSOptions(options);
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(options.headers ?? {})) {
-        if (typeof value === 'string') headers[name] = value;
-      }
-      if (typeof options.auth === 'string') headers.Authorization = `Basic ${Buffer.from(options.auth).toString('base64')}`;
-      this.authHeaders = headers;
+      this.authHeaders = await this.access.authHeaders();
       this.authReadAt = Date.now();
     }
     return this.authHeaders;
