@@ -16,6 +16,7 @@ class FakeResponder implements Responder {
   add(ip: IpAddress): void { this.set.add(ip.text); this.events.push(`add ${ip.text}`); }
   remove(text: string): void { this.set.delete(text); this.events.push(`remove ${text}`); }
   sendGratuitous(text: string): void { this.events.push(`gratuitous ${text} at ${this.clock()}`); }
+  fault: string | null = null;
   close(): void { this.closed = true; this.events.push('close'); }
 }
 

@@ -1,5 +1,9 @@
 // The node's announcer: the addresses this node owns, on which interfaces, kept true across interface
 // changes. `announce` takes effect at once (answers and a gratuitous burst); `withdraw` silences at once.
+// Interface events are handled when they happen: the kernel's link events (rtnetlink) and a socket's
+// own errors trigger a rescan at once, a broken or bounced responder is reopened (groups re-joined,
+// gratuitous schedule re-sent), and health() says which interfaces cannot answer, and since when.
+// The periodic rescan stays as the backstop for anything no event announced.
 import type { IpAddress } from './addresses.js';
 import { parseIp } from './addresses.js';
 import { Layer2Counters } from './counters.js';
@@ -9,6 +13,8 @@ import type { Log } from './log.js';
 import { silentLog } from './log.js';
 import type { AnnouncementPlan, AnnouncementRequest } from './plan.js';
 import { planAnnouncements } from './plan.js';
+import type { LinkEvent } from './packet-socket.js';
+import { LinkWatch } from './packet-socket.js';
 import { InterfaceResponder } from './responder.js';
 
 /**
@@ -22,8 +28,48 @@ import { InterfaceResponder } from './responder.js';
  */
 export const GRATUITOUS_SCHEDULE_MS: readonly number[] = [0, 50, 250, 1000, 2000];
 
-/** Interfaces are rediscovered this often: a new or recreated interface starts answering within it. */
+/**
+ * Interfaces are rediscovered this often even without a link event: the backstop for a lost netlink
+ * message or a change netlink does not report (a sysfs-only flag).
+ */
 export const INTERFACE_RESCAN_MS = 2000;
+
+/** IFF_UP and IFF_LOWER_UP (linux/if.h): a link event without both means the link went down. */
+const IFF_UP = 0x1;
+const IFF_LOWER_UP = 0x10000;
+
+/** An interface that should answer and cannot, since when (ms since the epoch), and why (`ENETDOWN`, `device gone`). */
+export interface InterfaceProblem {
+  readonly interface: string;
+  readonly reason: string;
+  readonly sinceMs: number;
+}
+
+export interface L2Health {
+  /** True when every interface the announcements want has a working responder. */
+  readonly ok: boolean;
+  readonly problems: readonly InterfaceProblem[];
+}
+
+/** Per interface with a responder: what its sockets got from the kernel and whether it works. */
+export interface ResponderStatus {
+  readonly interface: string;
+  readonly index: number;
+  readonly addresses: readonly string[];
+  readonly receiveBuffer: number | null;
+  readonly receiveBufferForced: boolean | null;
+  readonly fault: string | null;
+}
+
+/** What the announcer hands a responder it opens: where to report a fault. */
+export interface ResponderHooks {
+  readonly onFault: (reason: string) => void;
+}
+
+/** The part of LinkWatch the announcer uses; replaceable for tests. */
+export interface LinkEvents {
+  close(): void;
+}
 
 export interface L2AnnouncerOptions {
   readonly counters?: Layer2Counters;
@@ -31,16 +77,30 @@ export interface L2AnnouncerOptions {
   readonly selection?: InterfaceSelection;
   readonly schedule?: readonly number[];
   readonly rescanMs?: number;
-  /** See InterfaceResponderOptions.nativeArpFastPath. */
+  /** See InterfaceResponderOptions.nativeFastPath. */
+  readonly nativeFastPath?: boolean;
+  /** @deprecated the old name of nativeFastPath (which now covers NDP too). */
   readonly nativeArpFastPath?: boolean;
+  /** See InterfaceResponderOptions.qdiscBypass. */
+  readonly qdiscBypass?: boolean;
+  /** Called (synchronously, right after the change) whenever health() changes. */
+  readonly onHealthChange?: (health: L2Health) => void;
   /** Replaceable for tests; defaults to reading /sys/class/net. */
   readonly discover?: (selection: InterfaceSelection) => Promise<Discovery>;
   /** Replaceable for tests; defaults to an InterfaceResponder with its packet sockets. */
-  readonly openResponder?: (iface: NetworkInterface) => Responder;
+  readonly openResponder?: (iface: NetworkInterface, hooks: ResponderHooks) => Responder;
+  /** Replaceable for tests; defaults to the addon's rtnetlink watch. Null: no link events, rescans only. */
+  readonly watchLinks?: ((onEvents: (events: readonly LinkEvent[]) => void) => LinkEvents) | null;
+  /** Replaceable for tests; the clock of InterfaceProblem.sinceMs. */
+  readonly now?: () => number;
 }
 
 /** What the announcer needs of a responder (InterfaceResponder in production). */
-export type Responder = Pick<InterfaceResponder, 'iface' | 'addresses' | 'add' | 'remove' | 'sendGratuitous' | 'close'>;
+export type Responder = Pick<InterfaceResponder, 'iface' | 'addresses' | 'add' | 'remove' | 'sendGratuitous' | 'close' | 'fault'> &
+  Partial<Pick<InterfaceResponder, 'sockets' | 'stats'>>;
+
+/** Reasons an interface that served "every interface" announcements stays a problem: it may come back. */
+const TRANSIENT_REASONS = ['administratively down', 'no carrier', 'device gone'];
 
 export type AnnounceResult = { readonly ok: true; readonly ip: string } | { readonly ok: false; readonly reason: string };
 
@@ -56,6 +116,14 @@ export class L2Announcer {
   private plan: AnnouncementPlan = planAnnouncements([], this.discovery);
   private rescanTimer: NodeJS.Timeout | null = null;
   private rescanning: Promise<void> | null = null;
+  private rescanQueued: Promise<void> | null = null;
+  private linkWatch: LinkEvents | null = null;
+  /** Interfaces whose link went down (per a link event) since their responder opened: reopened when usable. */
+  private readonly bounced = new Set<string>();
+  /** Interfaces that had a responder: losing one is a problem while an announcement still wants it. */
+  private readonly served = new Set<string>();
+  private readonly openErrors = new Map<string, string>();
+  private problems = new Map<string, InterfaceProblem>();
   private closed = false;
 
   constructor(options: L2AnnouncerOptions = {}) {
@@ -64,12 +132,48 @@ export class L2Announcer {
     this.log = options.log ?? silentLog;
   }
 
-  /** Discovers interfaces once, then keeps rescanning every `rescanMs`. */
+  /** Discovers interfaces once, then rescans on every link event and every `rescanMs`. */
   async start(): Promise<void> {
+    this.startLinkWatch();
     await this.rescan();
     const period = this.options.rescanMs ?? INTERFACE_RESCAN_MS;
     this.rescanTimer = setInterval(() => void this.rescan(), period);
     this.rescanTimer.unref();
+  }
+
+  /** Interfaces the announcements want that cannot answer now, with why and since when. */
+  health(): L2Health {
+    const problems = [...this.problems.values()].sort((a, b) => a.interface.localeCompare(b.interface));
+    return { ok: problems.length === 0, problems };
+  }
+
+  /** True while at least one working responder answers for `ip`: what the speaker may claim. */
+  answerable(ip: string): boolean {
+    const address = parseIp(ip);
+    if (!address.ok) return false;
+    for (const responder of this.responders.values()) {
+      if (responder.fault === null && responder.addresses.includes(address.packet.text)) return true;
+    }
+    return false;
+  }
+
+  /** Per interface, both sockets' counters (native replies, hand-over drops; the kernel's reset on reading). */
+  socketStats(): Record<string, ReturnType<NonNullable<Responder['stats']>>> {
+    const result: Record<string, ReturnType<NonNullable<Responder['stats']>>> = {};
+    for (const [name, responder] of this.responders) if (responder.stats !== undefined) result[name] = responder.stats();
+    return result;
+  }
+
+  /** One line per responder: its sockets' receive buffer (what the kernel granted) and its fault, if any. */
+  responderStatus(): ResponderStatus[] {
+    return [...this.responders.values()].map((responder) => ({
+      interface: responder.iface.name,
+      index: responder.iface.index,
+      addresses: responder.addresses,
+      receiveBuffer: responder.sockets?.receiveBuffer ?? null,
+      receiveBufferForced: responder.sockets?.receiveBufferForced ?? null,
+      fault: responder.fault,
+    }));
   }
 
   announce(ip: string, interfaces: readonly string[] = []): AnnounceResult {
@@ -100,29 +204,75 @@ export class L2Announcer {
     return result;
   }
 
-  /** Re-reads the interfaces and applies any change; concurrent calls share one scan. */
+  /**
+   * Re-reads the interfaces and applies any change. The promise settles after a scan that started after
+   * this call: a scan already under way may have read /sys before the event that asked for this one, so
+   * one more is queued behind it (however many calls arrive meanwhile).
+   */
   rescan(): Promise<void> {
-    if (this.rescanning !== null) return this.rescanning;
+    if (this.rescanning === null) return this.startScan();
+    this.rescanQueued ??= this.rescanning.then(() => {
+      this.rescanQueued = null;
+      return this.startScan();
+    });
+    return this.rescanQueued;
+  }
+
+  private startScan(): Promise<void> {
     const discover = this.options.discover ?? discoverInterfaces;
     this.rescanning = discover(this.options.selection ?? {})
       .then((discovery) => {
         this.discovery = discovery;
-        if (!this.closed) this.apply();
+        if (!this.closed) this.apply(true);
       })
       .catch((error: unknown) => this.log('error', 'interface discovery failed', { error: String(error) }))
       .finally(() => { this.rescanning = null; });
     return this.rescanning;
   }
 
+  private startLinkWatch(): void {
+    if (this.options.watchLinks === null) return;
+    const watch = this.options.watchLinks ?? ((onEvents: (events: readonly LinkEvent[]) => void): LinkEvents => LinkWatch.open(onEvents));
+    try {
+      this.linkWatch = watch((events) => this.onLinkEvents(events));
+    } catch (error) {
+      // Without link events faults are still caught by the sockets' errors and the periodic rescan.
+      this.log('warn', 'no link events; interfaces are rescanned periodically only', { error: (error as Error).message });
+    }
+  }
+
+  private onLinkEvents(events: readonly LinkEvent[]): void {
+    if (this.closed) return;
+    for (const event of events) {
+      const up = (event.flags & IFF_UP) !== 0 && (event.flags & IFF_LOWER_UP) !== 0;
+      // A link that went down, even for a moment, lost the neighbours' and switches' attention: its
+      // responder is reopened and re-sends the gratuitous schedule once the link is usable again.
+      if (event.kind === 'del' || (event.kind === 'new' && !up)) this.bounced.add(event.name);
+      this.log('debug', 'link event', { ...event });
+    }
+    void this.rescan();
+  }
+
+  /** A responder's socket reported an error: it cannot be trusted, say so at once and repair. */
+  private onFault(responder: Responder, reason: string): void {
+    if (this.closed || this.responders.get(responder.iface.name) !== responder) return;
+    this.log('warn', 'responder broken; reopening', { interface: responder.iface.name, reason });
+    this.updateHealth();
+    void this.rescan();
+  }
+
   close(): void {
     this.closed = true;
+    this.linkWatch?.close();
+    this.linkWatch = null;
     if (this.rescanTimer !== null) clearInterval(this.rescanTimer);
     for (const key of [...this.bursts.keys()]) this.cancelBurst(key);
     for (const responder of this.responders.values()) responder.close();
     this.responders.clear();
   }
 
-  private apply(): void {
+  /** `fromScan`: the discovery is fresh, so faulted and bounced responders can be reopened now. */
+  private apply(fromScan = false): void {
     if (this.closed) return;
     const previous = this.plan;
     this.plan = planAnnouncements(this.requests.values(), this.discovery);
@@ -130,11 +280,12 @@ export class L2Announcer {
     for (const [name, responder] of this.responders) {
       const wanted = this.plan.byInterface.get(name);
       const iface = this.plan.interfaces.get(name);
-      if (wanted === undefined || iface === undefined || !sameInterface(iface, responder.iface)) {
+      const repair = fromScan && (responder.fault !== null || this.bounced.has(name));
+      if (wanted === undefined || iface === undefined || !sameInterface(iface, responder.iface) || repair) {
         for (const ip of responder.addresses) this.cancelBurst(`${ip}@${name}`);
         responder.close();
         this.responders.delete(name);
-        this.log('info', 'responder stopped', { interface: name });
+        this.log('info', repair ? 'responder reopening' : 'responder stopped', { interface: name, ...(responder.fault !== null ? { fault: responder.fault } : {}) });
         continue;
       }
       for (const ip of responder.addresses) {
@@ -162,6 +313,9 @@ export class L2Announcer {
         if (before?.get(name) !== reason) this.log('warn', 'address not announced on interface', { ip, interface: name, reason });
       }
     }
+    // A bounce is settled once a scan has seen the interface usable (reopened above) or unusable (closed).
+    if (fromScan) this.bounced.clear();
+    this.updateHealth();
   }
 
   private responderFor(name: string): Responder | null {
@@ -170,17 +324,65 @@ export class L2Announcer {
     const iface = this.plan.interfaces.get(name);
     if (iface === undefined) return null;
     try {
+      // The responder does not exist yet when a fault could be reported from its constructor: go through a cell.
+      let opened: Responder | null = null;
+      const hooks: ResponderHooks = { onFault: (reason) => { if (opened !== null) this.onFault(opened, reason); } };
       const responder = this.options.openResponder !== undefined
-        ? this.options.openResponder(iface)
-        : new InterfaceResponder(iface, { counters: this.counters, log: this.log, nativeArpFastPath: this.options.nativeArpFastPath ?? true });
+        ? this.options.openResponder(iface, hooks)
+        : new InterfaceResponder(iface, {
+          counters: this.counters, log: this.log, onFault: hooks.onFault,
+          nativeFastPath: this.options.nativeFastPath ?? this.options.nativeArpFastPath ?? true,
+          qdiscBypass: this.options.qdiscBypass ?? false,
+        });
+      opened = responder;
       this.responders.set(name, responder);
-      this.log('info', 'responder started', { interface: name, index: iface.index });
+      this.served.add(name);
+      this.openErrors.delete(name);
+      this.log('info', 'responder started', { interface: name, index: iface.index, ...(responder.sockets ?? {}) });
       return responder;
     } catch (error) {
       // Most likely the interface vanished between discovery and open; the next rescan settles it.
-      this.log('error', 'cannot open packet sockets', { interface: name, error: (error as Error).message });
+      const message = (error as Error).message;
+      if (this.openErrors.get(name) !== message) this.log('error', 'cannot open packet sockets', { interface: name, error: message });
+      this.openErrors.set(name, message);
+      this.served.add(name);
       return null;
     }
+  }
+
+  /** Recomputes the problems; calls onHealthChange when an interface broke, was repaired, or changed reason. */
+  private updateHealth(): void {
+    const explicit = new Set<string>();
+    let everywhere = false;
+    for (const request of this.requests.values()) {
+      if (request.interfaces.length === 0) everywhere = true;
+      for (const name of request.interfaces) explicit.add(name);
+    }
+    const unusable = new Map(this.discovery.unusable.map((entry) => [entry.name, entry.reason.replace(`${entry.name}: `, '')]));
+    const usable = new Set(this.discovery.usable.map((iface) => iface.name));
+    const next = new Map<string, InterfaceProblem>();
+    for (const name of new Set([...this.served, ...this.plan.byInterface.keys()])) {
+      if (!explicit.has(name) && !everywhere) { this.served.delete(name); continue; }
+      const responder = this.responders.get(name);
+      let reason: string | null;
+      if (responder !== undefined) reason = responder.fault;
+      else if (usable.has(name)) reason = this.openErrors.get(name) ?? 'no responder';
+      else reason = unusable.get(name) ?? 'device gone';
+      if (reason === null) continue;
+      // Under "every interface", an interface made unusable on purpose (enslaved, excluded) is not a fault.
+      if (!explicit.has(name) && responder === undefined && !usable.has(name) && !TRANSIENT_REASONS.some((transient) => reason.startsWith(transient))) {
+        this.served.delete(name);
+        continue;
+      }
+      const before = this.problems.get(name);
+      next.set(name, { interface: name, reason, sinceMs: before?.sinceMs ?? (this.options.now ?? Date.now)() });
+    }
+    const changed = next.size !== this.problems.size || [...next].some(([name, problem]) => this.problems.get(name)?.reason !== problem.reason);
+    this.problems = next;
+    if (!changed) return;
+    const health = this.health();
+    this.log(health.ok ? 'info' : 'warn', 'layer 2 health changed', { ok: health.ok, problems: health.problems });
+    this.options.onHealthChange?.(health);
   }
 
   private startBurst(responder: Responder, ip: string): void {

@@ -1,4 +1,5 @@
-// Network namespaces for arp/'s end-to-end tests and benchmark. Everything is named l2lbt-arp-<tag>-*,
+// Network namespaces for arp/'s end-to-end tests and benchmark. Everything is named l2a-<tag>-* (never
+// lab-*: the shared lab's namespaces are someone else's; L2LB_NETNS_PREFIX overrides the prefix),
 // created fresh (a leftover of a crashed run is removed first) and removed by `destroy`, which also
 // kills every process started here. No addresses outside 192.168.77.0/24, 192.168.78.0/24 and
 // fd00:77::/64, no routes beyond the connected ones.
@@ -9,6 +10,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const DIST_ARP = dirname(fileURLToPath(import.meta.url));
+/** Our namespaces' prefix: distinct from the lab's `lab-node-*`, `lab-client`, `lab-net`. */
+export const NETNS_PREFIX = 'l2a-';
 
 export interface RunResult {
   readonly code: number;
@@ -35,16 +38,24 @@ export function inNamespace(namespace: string, argv: readonly string[]): string[
   return ['ip', 'netns', 'exec', namespace, ...argv];
 }
 
-/** A child speaking JSON lines: one answer a line for each command written, in order. */
+/**
+ * A child speaking JSON lines: one answer a line for each command written, in order. Lines with an
+ * `event` other than `ready` are not answers: they go to `events` (with the time they arrived).
+ */
 export class JsonLineProcess {
   private readonly waiting: ((value: Record<string, unknown>) => void)[] = [];
   private readonly early: Record<string, unknown>[] = [];
   readonly stderr: string[] = [];
+  readonly events: { readonly at: number; readonly value: Record<string, unknown> }[] = [];
   private exited = false;
 
   constructor(readonly child: ChildProcessWithoutNullStreams) {
     createInterface({ input: child.stdout }).on('line', (line) => {
       const value = JSON.parse(line) as Record<string, unknown>;
+      if (value.event !== undefined && value.event !== 'ready') {
+        this.events.push({ at: performance.now(), value });
+        return;
+      }
       const next = this.waiting.shift();
       if (next !== undefined) next(value);
       else this.early.push(value);
@@ -113,8 +124,10 @@ export interface TestbedOptions {
 }
 
 export async function createArpTestbed(tag: string, options: TestbedOptions = {}): Promise<ArpTestbed> {
-  const node = `l2lbt-arp-${tag}-node`;
-  const client = `l2lbt-arp-${tag}-client`;
+  const prefix = process.env.L2LB_NETNS_PREFIX ?? NETNS_PREFIX;
+  if (prefix.startsWith('lab-')) throw new Error(`namespace prefix ${prefix} would collide with the shared lab`);
+  const node = `${prefix}${tag}-node`;
+  const client = `${prefix}${tag}-client`;
   const processes: JsonLineProcess[] = [];
   const captures: ChildProcessWithoutNullStreams[] = [];
   const destroy = async (): Promise<void> => {
