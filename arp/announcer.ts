@@ -280,12 +280,15 @@ export class L2Announcer {
     for (const [name, responder] of this.responders) {
       const wanted = this.plan.byInterface.get(name);
       const iface = this.plan.interfaces.get(name);
+      const gone = wanted === undefined || iface === undefined || !sameInterface(iface, responder.iface);
+      // Broken (a socket error) or bounced (the link went down meanwhile): closed here, reopened below
+      // with fresh sockets, re-joined groups and a new gratuitous schedule.
       const repair = fromScan && (responder.fault !== null || this.bounced.has(name));
-      if (wanted === undefined || iface === undefined || !sameInterface(iface, responder.iface) || repair) {
+      if (gone || repair) {
         for (const ip of responder.addresses) this.cancelBurst(`${ip}@${name}`);
         responder.close();
         this.responders.delete(name);
-        this.log('info', repair ? 'responder reopening' : 'responder stopped', { interface: name, ...(responder.fault !== null ? { fault: responder.fault } : {}) });
+        this.log('info', gone ? 'responder stopped' : 'responder reopening', { interface: name, ...(responder.fault !== null ? { fault: responder.fault } : {}) });
         continue;
       }
       for (const ip of responder.addresses) {

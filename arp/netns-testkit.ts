@@ -5,7 +5,9 @@
 // fd00:77::/64, no routes beyond the connected ones.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -104,7 +106,10 @@ export interface ArpTestbed {
   readonly client: string;
   /** MAC of the node's eth0 and eth1. */
   readonly nodeMac: Readonly<Record<'eth0' | 'eth1', string>>;
-  startResponder(args: readonly string[]): Promise<JsonLineProcess>;
+  /** `wrapper` goes before node inside the namespace (e.g. setpriv dropping capabilities). */
+  startResponder(args: readonly string[], wrapper?: readonly string[]): Promise<JsonLineProcess>;
+  /** Runs bench/l2probe (built on first use) in the client namespace and parses its JSON. */
+  probe(args: readonly string[], timeoutMs?: number): Promise<Record<string, unknown>>;
   startAgent(iface: string): Promise<JsonLineProcess>;
   capture(iface: string, filter: string): Promise<Capture>;
   destroy(): Promise<void>;
@@ -119,6 +124,8 @@ export interface ArpTestbed {
 export interface TestbedOptions {
   /** Put this address (CIDR) on node eth0, so the kernel answers for it: the benchmark's reference. */
   readonly kernelAddress?: string;
+  /** The same for IPv6 (added without DAD). */
+  readonly kernelAddress6?: string;
   /** Keep the client's kernel off IPv6, so every solicitation on the wire is one a test sent. */
   readonly quietClient?: boolean;
 }
@@ -153,11 +160,12 @@ export async function createArpTestbed(tag: string, options: TestbedOptions = {}
     else await mustRun(['ip', '-n', client, 'addr', 'add', 'fd00:77::2/64', 'dev', 'eth0', 'nodad']);
     await mustRun(['ip', '-n', client, 'addr', 'add', '192.168.78.2/24', 'dev', 'eth1']);
     if (options.kernelAddress !== undefined) await mustRun(['ip', '-n', node, 'addr', 'add', options.kernelAddress, 'dev', 'eth0']);
+    if (options.kernelAddress6 !== undefined) await mustRun(['ip', '-n', node, 'addr', 'add', options.kernelAddress6, 'dev', 'eth0', 'nodad']);
     const macOf = async (link: string): Promise<string> => (await mustRun(inNamespace(node, ['cat', `/sys/class/net/${link}/address`]))).trim();
     const nodeMac = { eth0: await macOf('eth0'), eth1: await macOf('eth1') };
 
-    const startJson = async (namespace: string, script: string, args: readonly string[]): Promise<JsonLineProcess> => {
-      const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, join(DIST_ARP, script), ...args], { stdio: 'pipe' });
+    const startJson = async (namespace: string, script: string, args: readonly string[], wrapper: readonly string[] = []): Promise<JsonLineProcess> => {
+      const child = spawn('ip', ['netns', 'exec', namespace, ...wrapper, process.execPath, join(DIST_ARP, script), ...args], { stdio: 'pipe' });
       const wrapped = new JsonLineProcess(child);
       processes.push(wrapped);
       const ready = await wrapped.next(10_000);
@@ -169,7 +177,13 @@ export async function createArpTestbed(tag: string, options: TestbedOptions = {}
       node,
       client,
       nodeMac,
-      startResponder: (args) => startJson(node, 'responder-main.js', args),
+      startResponder: (args, wrapper) => startJson(node, 'responder-main.js', args, wrapper),
+      probe: async (args, timeoutMs = 120_000) => {
+        const prober = await buildProber();
+        const result = await run(inNamespace(client, [prober, ...args]), timeoutMs);
+        if (result.code !== 0) throw new Error(`l2probe ${args.join(' ')} exited ${result.code}: ${result.stderr.trim()}`);
+        return JSON.parse(result.stdout) as Record<string, unknown>;
+      },
       startAgent: (iface) => startJson(client, 'wire-agent.js', ['--iface', iface]),
       capture: async (iface, filter) => {
         const child = spawn('ip', ['netns', 'exec', client, 'tcpdump', '-i', iface, '-l', '-nn', '-e', '-tt', '--immediate-mode', filter], { stdio: 'pipe' });
@@ -200,4 +214,15 @@ export async function createArpTestbed(tag: string, options: TestbedOptions = {}
 /** Parses `arping` output: one MAC per reply line. */
 export function arpingReplies(stdout: string): string[] {
   return [...stdout.matchAll(/reply from \S+ \[([0-9A-Fa-f:]+)\]/g)].map((match) => (match[1] ?? '').toLowerCase());
+}
+
+/** bench/l2probe.c, the independent prober, compiled with the system's cc into a temporary directory once. */
+export async function buildProber(): Promise<string> {
+  const source = resolve(DIST_ARP, '../../bench/l2probe.c');
+  const directory = join(tmpdir(), 'l2lb-l2probe');
+  const binary = join(directory, `l2probe-${Math.floor(statSync(source).mtimeMs)}`);
+  if (existsSync(binary)) return binary;
+  mkdirSync(directory, { recursive: true });
+  await mustRun(['cc', '-O2', '-o', binary, source]);
+  return binary;
 }
