@@ -21,6 +21,7 @@ interface PacketAddon {
   start(handle: NativeHandle, onFrames: FramesHandler, onError: SocketErrorHandler): void;
   stats(handle: NativeHandle): PacketSocketStats;
   close(handle: NativeHandle): void;
+  decide(mac: Buffer, addresses: Buffer, width: number, frame: Buffer): Buffer | null;
   watchLinks(onEvents: (events: LinkEvent[]) => void): NativeHandle;
   closeLinkWatch(handle: NativeHandle): void;
 }
@@ -130,6 +131,14 @@ export class PacketSocket {
     this.closed = true;
     this.native.close(this.handle);
   }
+}
+
+/**
+ * The native thread's decision on one frame, without a socket: the reply it would send, or null. For
+ * tests that hold it against answerArp and answerNeighborSolicitation.
+ */
+export function nativeDecision(mac: Buffer, width: 4 | 16, addresses: readonly Buffer[], frame: Buffer): Buffer | null {
+  return loadAddon().decide(mac, Buffer.concat(addresses.map((address) => address.subarray(0, width))), width, frame);
 }
 
 /** The kernel's link events (rtnetlink RTMGRP_LINK) for this network namespace, until closed. */

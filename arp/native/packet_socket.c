@@ -27,6 +27,7 @@
  *   start(handle, onFrames(frames, answered), onError(code, message))
  *   stats(handle) -> { packets, drops, answered, handoffDrops, receiveBuffer, receiveBufferForced }
  *   close(handle)
+ *   decide(mac, addresses, width, frame) -> reply | null   the thread's rule alone, for unit tests
  */
 #include <node_api.h>
 #include <uv.h>
@@ -589,6 +590,36 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * decide(mac, addresses, width, frame) -> reply Buffer | null: the receive thread's rule on one frame,
+ * without a socket, so unit tests compare it with answerArp/answerNeighborSolicitation frame for frame.
+ */
+static napi_value js_decide(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *mac = NULL, *addresses = NULL, *frame = NULL;
+  size_t mac_length = 0, length = 0, frame_length = 0;
+  int32_t width = 0;
+  CALL(env, napi_get_buffer_info(env, argv[0], &mac, &mac_length));
+  CALL(env, napi_get_buffer_info(env, argv[1], &addresses, &length));
+  CALL(env, napi_get_value_int32(env, argv[2], &width));
+  CALL(env, napi_get_buffer_info(env, argv[3], &frame, &frame_length));
+  if (mac_length != 6 || (width != 4 && width != 16) || length % (size_t)width != 0) {
+    napi_throw_range_error(env, NULL, "decide needs a 6-byte MAC and 4 or 16 bytes per address");
+    return NULL;
+  }
+  answer_table* table = answer_table_new(mac, addresses, length / (size_t)width, (size_t)width);
+  if (table == NULL) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  unsigned char reply[86];
+  size_t reply_length = width == 4 ? answer_arp(table, frame, frame_length, reply) : answer_neighbor_solicitation(table, frame, frame_length, reply);
+  free(table);
+  napi_value result;
+  if (reply_length == 0) CALL(env, napi_get_null(env, &result));
+  else CALL(env, napi_create_buffer_copy(env, reply_length, reply, NULL, &result));
+  return result;
+}
+
 static napi_value js_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -615,6 +646,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "setAnswers", NULL, js_set_answers, NULL, NULL, NULL, napi_enumerable, NULL },
     { "stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL },
     { "close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "decide", NULL, js_decide, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   CALL(env, napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return link_watch_init(env, exports);
