@@ -12,7 +12,7 @@
 //
 // Control on stdin, one JSON object a line; one JSON answer a line on stdout:
 //   {"op":"announce","ip":"192.168.77.100","interfaces":["eth0"]}   {"op":"withdraw","ip":"..."}
-//   {"op":"counters"}   {"op":"status"}   {"op":"health"}   {"op":"responders"}   {"op":"stats"}   {"op":"answerable","ip":"..."}
+//   {"op":"counters"}   {"op":"status"}   {"op":"health"}   {"op":"responders"}   {"op":"stats"}   {"op":"pid"}   {"op":"answerable","ip":"..."}
 // The first stdout line is {"event":"ready"}. Closing stdin or SIGTERM stops it cleanly.
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -61,6 +61,7 @@ function control(line: string): void {
   else if (op === 'withdraw' && typeof ip === 'string') answer({ op, ...announcer.withdraw(ip) });
   else if (op === 'counters') answer({ op, ok: true, counters: announcer.counters.snapshot() });
   else if (op === 'status') answer({ op, ok: true, status: announcer.status() });
+  else if (op === 'pid') answer({ op, ok: true, pid: process.pid });
   else if (op === 'stats') answer({ op, ok: true, stats: announcer.socketStats() });
   else if (op === 'health') answer({ op, ok: true, health: announcer.health() });
   else if (op === 'responders') answer({ op, ok: true, responders: announcer.responderStatus() });
