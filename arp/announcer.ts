@@ -302,9 +302,12 @@ export class L2Announcer {
     for (const [name, addresses] of this.plan.byInterface) {
       const responder = this.responderFor(name);
       if (responder === null) continue;
+      // One snapshot per responder: `addresses` copies, and a node with thousands of addresses calls
+      // apply once per announcement.
+      const present = new Set(responder.addresses);
       for (const ip of addresses) {
         const request = this.requests.get(ip);
-        if (request === undefined || responder.addresses.includes(ip)) continue;
+        if (request === undefined || present.has(ip)) continue;
         responder.add(request.address);
         this.log('info', 'address announced', { ip, interface: name });
         this.startBurst(responder, ip);

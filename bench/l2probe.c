@@ -60,6 +60,9 @@ static void open_socket(const char* name) {
   memcpy(mac, request.ifr_hwaddr.sa_data, 6);
   struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_protocol = htons(v6 ? ETH_P_IPV6 : ETH_P_ARP), .sll_ifindex = ifindex };
   if (bind(fd, (struct sockaddr*)&address, sizeof address) < 0) die("bind");
+  /* Our own requests are not looped back to us (Linux >= 4.20): at 100,000/s that halves our reading. */
+  int one = 1;
+  setsockopt(fd, SOL_PACKET, 23 /* PACKET_IGNORE_OUTGOING */, &one, sizeof one);
   int size = 8 << 20;
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
 }

@@ -174,9 +174,8 @@ static void record_error(packet_socket* s, int error) {
   uv_async_send(&s->async);
 }
 
-/* Answers one frame if the table covers it; returns 1 when a reply went out. */
-static int answer(packet_socket* s, const unsigned char* frame, size_t length) {
-  unsigned char reply[86];
+/* Decides one frame under the lock (the table cannot be freed meanwhile); returns the reply's length or 0. */
+static size_t decide(packet_socket* s, const unsigned char* frame, size_t length, unsigned char reply[86]) {
   size_t reply_length = 0;
   pthread_mutex_lock(&s->lock);
   if (s->table != NULL) {
@@ -184,9 +183,7 @@ static int answer(packet_socket* s, const unsigned char* frame, size_t length) {
                                              : answer_neighbor_solicitation(s->table, frame, length, reply);
   }
   pthread_mutex_unlock(&s->lock);
-  if (reply_length == 0) return 0;
-  /* A failed send (ENOBUFS under a flood, ENETDOWN mid-flap) is left to JS: the frame goes up unanswered. */
-  return send(s->fd, reply, reply_length, MSG_DONTWAIT) == (ssize_t)reply_length;
+  return reply_length;
 }
 
 static void* receive_loop(void* data) {
@@ -228,22 +225,43 @@ static void* receive_loop(void* data) {
       }
       continue;
     }
-    queued_frame* first = NULL;
-    queued_frame* last = NULL;
-    size_t added = 0, answered = 0;
+    /* Decide the whole batch, send every reply with one sendmmsg, then flag what actually left. */
+    struct mmsghdr replies[BATCH_MAX];
+    struct iovec reply_vectors[BATCH_MAX];
+    unsigned char reply_bytes[BATCH_MAX][86];
+    int owner[BATCH_MAX];
+    uint8_t flags[BATCH_MAX];
+    int reply_count = 0;
     for (int i = 0; i < count; i++) {
+      flags[i] = 0;
       /* Our own transmissions come back to a packet socket as PACKET_OUTGOING: never answer ourselves. */
       if (sources[i].sll_pkttype == PACKET_OUTGOING) continue;
       size_t length = messages[i].msg_len > FRAME_MAX ? FRAME_MAX : messages[i].msg_len;
-      const unsigned char* bytes = buffers + (size_t)i * FRAME_MAX;
-      int replied = answer(s, bytes, length);
-      answered += (size_t)replied;
+      size_t reply_length = decide(s, buffers + (size_t)i * FRAME_MAX, length, reply_bytes[reply_count]);
+      if (reply_length == 0) continue;
+      reply_vectors[reply_count].iov_base = reply_bytes[reply_count];
+      reply_vectors[reply_count].iov_len = reply_length;
+      memset(&replies[reply_count].msg_hdr, 0, sizeof replies[reply_count].msg_hdr);
+      replies[reply_count].msg_hdr.msg_iov = &reply_vectors[reply_count];
+      replies[reply_count].msg_hdr.msg_iovlen = 1;
+      owner[reply_count++] = i;
+    }
+    /* A reply that did not leave (ENOBUFS under a flood, ENETDOWN mid-flap) goes up unflagged: JS answers it. */
+    int sent = reply_count > 0 ? sendmmsg(s->fd, replies, (unsigned)reply_count, MSG_DONTWAIT) : 0;
+    for (int j = 0; j < sent; j++) flags[owner[j]] = 1;
+    size_t answered = sent > 0 ? (size_t)sent : 0;
+    queued_frame* first = NULL;
+    queued_frame* last = NULL;
+    size_t added = 0;
+    for (int i = 0; i < count; i++) {
+      if (sources[i].sll_pkttype == PACKET_OUTGOING) continue;
+      size_t length = messages[i].msg_len > FRAME_MAX ? FRAME_MAX : messages[i].msg_len;
       queued_frame* frame = malloc(sizeof *frame + length);
       if (frame == NULL) continue;
       frame->next = NULL;
       frame->length = (uint32_t)length;
-      frame->answered = (uint8_t)replied;
-      memcpy(frame->bytes, bytes, length);
+      frame->answered = flags[i];
+      memcpy(frame->bytes, buffers + (size_t)i * FRAME_MAX, length);
       if (last == NULL) first = frame;
       else last->next = frame;
       last = frame;
@@ -393,6 +411,13 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   int obtained = 0;
   socklen_t obtained_length = sizeof obtained;
   getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &obtained, &obtained_length);
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+  /* Our own replies are not looped back to us (Linux >= 4.20): under a flood that halves what the
+   * socket queues. Older kernels refuse it; the PACKET_OUTGOING check in the thread covers them. */
+  int ignore_outgoing = 1;
+  setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &ignore_outgoing, sizeof ignore_outgoing);
   if (flags & 1) {
     /* Replies skip the qdisc layer (bench/arp.ts measures whether that helps; off by default). */
     int one = 1;
