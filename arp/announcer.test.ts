@@ -198,6 +198,14 @@ describe('L2Announcer under interface faults: repair, health and answerability',
     assert.deepEqual(latest('eth0')?.events.filter((event) => event.startsWith('gratuitous')), GRATUITOUS_SCHEDULE_MS.map((at) => `gratuitous fd00:77::100 at ${start + at}`));
   });
 
+  it('lost link events (resync) reopen every responder, which re-announces', async () => {
+    announcer.announce('192.168.77.100');
+    linkEvents?.([{ kind: 'resync', index: 0, name: '', flags: 0 }]);
+    await settle();
+    assert.deepEqual(opened.map((entry) => [entry.responder.iface.name, entry.responder.closed]), [['eth0', true], ['eth1', true], ['eth0', false], ['eth1', false]]);
+    assert.equal(latest('eth1')?.events.filter((event) => event.startsWith('gratuitous')).length, 1);
+  });
+
   it('link events for an interface that stayed up reopen nothing', async () => {
     announcer.announce('192.168.77.100', ['eth0']);
     linkEvents?.([{ kind: 'new', index: 2, name: 'eth0', flags: IFF_UP | IFF_LOWER_UP }]);

@@ -248,6 +248,9 @@ export class L2Announcer {
       // A link that went down, even for a moment, lost the neighbours' and switches' attention: its
       // responder is reopened and re-sends the gratuitous schedule once the link is usable again.
       if (event.kind === 'del' || (event.kind === 'new' && !up)) this.bounced.add(event.name);
+      // Events were lost (the netlink socket overflowed): any link may have bounced unseen, so every
+      // responder is reopened and re-announces; a few spare gratuitous frames beat a silent black hole.
+      if (event.kind === 'resync') for (const name of this.responders.keys()) this.bounced.add(name);
       this.log('debug', 'link event', { ...event });
     }
     void this.rescan();
