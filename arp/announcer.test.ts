@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import type { IpAddress } from './addresses.js';
 import type { L2Health, Responder, ResponderHooks } from './announcer.js';
-import { GRATUITOUS_SCHEDULE_MS, L2Announcer } from './announcer.js';
+import { discoveryAfter, GRATUITOUS_SCHEDULE_MS, L2Announcer } from './announcer.js';
 import type { Discovery, NetworkInterface } from './interfaces.js';
 import type { LinkEvent } from './packet-socket.js';
 
@@ -206,6 +206,18 @@ describe('L2Announcer under interface faults: repair, health and answerability',
     assert.equal(latest('eth1')?.events.filter((event) => event.startsWith('gratuitous')).length, 1);
   });
 
+  it('a link event that carries the facts is acted on in the same tick, before any rescan', () => {
+    announcer.announce('192.168.77.100', ['eth0']);
+    const mac = Buffer.from([2, 0, 0, 0, 0, 2]);
+    linkEvents?.([{ kind: 'new', index: 2, name: 'eth0', flags: 0x1002, type: 1, mac, master: 0 }]);
+    assert.equal(opened[0]?.responder.closed, true, 'down: closed at once');
+    assert.deepEqual(announcer.health().problems.map((problem) => problem.reason), ['administratively down']);
+    linkEvents?.([{ kind: 'new', index: 2, name: 'eth0', flags: 0x1003 | IFF_LOWER_UP, type: 1, mac, master: 0 }]);
+    assert.equal(opened.length, 2, 'up: reopened at once');
+    assert.equal(latest('eth0')?.events.filter((event) => event.startsWith('gratuitous')).length, 1);
+    assert.equal(announcer.health().ok, true);
+  });
+
   it('link events for an interface that stayed up reopen nothing', async () => {
     announcer.announce('192.168.77.100', ['eth0']);
     linkEvents?.([{ kind: 'new', index: 2, name: 'eth0', flags: IFF_UP | IFF_LOWER_UP }]);
@@ -296,4 +308,25 @@ describe('L2Announcer under interface faults: repair, health and answerability',
     assert.equal(quiet.answerable('192.168.77.100'), true);
     quiet.close();
   });
+});
+
+describe('discoveryAfter: one link event applied to the last discovery', () => {
+  const mac = Buffer.from([2, 0, 0, 0, 0, 2]);
+  const before: Discovery = { usable: [eth('eth0', 2), eth('br0', 7)], unusable: [{ name: 'eth1', reason: 'eth1: administratively down' }] };
+  const UP = 0x1, BROADCAST = 0x2, LOWER_UP = 0x10000;
+  const cases: [string, LinkEvent, { usable: string[]; unusable: string[] } | null][] = [
+    ['down: unusable with the reason', { kind: 'new', index: 2, name: 'eth0', flags: BROADCAST, type: 1, mac, master: 0 }, { usable: ['br0'], unusable: ['eth1: administratively down', 'eth0: administratively down'] }],
+    ['up without carrier: unusable', { kind: 'new', index: 3, name: 'eth1', flags: UP | BROADCAST, type: 1, mac, master: 0 }, { usable: ['br0', 'eth0'], unusable: ['eth1: no carrier'] }],
+    ['up with carrier: usable', { kind: 'new', index: 3, name: 'eth1', flags: UP | BROADCAST | LOWER_UP, type: 1, mac, master: 0 }, { usable: ['br0', 'eth0', 'eth1'], unusable: [] }],
+    ['enslaved: the master named from what is known', { kind: 'new', index: 2, name: 'eth0', flags: UP | BROADCAST | LOWER_UP, type: 1, mac, master: 7 }, { usable: ['br0'], unusable: ['eth1: administratively down', 'eth0: enslaved to br0'] }],
+    ['deleted: gone from both lists', { kind: 'del', index: 3, name: 'eth1', flags: 0 }, { usable: ['eth0', 'br0'], unusable: [] }],
+    ['a resync says nothing about any one link', { kind: 'resync', index: 0, name: '', flags: 0 }, null],
+    ['a message without the address is left to the rescan', { kind: 'new', index: 2, name: 'eth0', flags: UP }, null],
+  ];
+  for (const [name, event, expected] of cases) {
+    it(name, () => {
+      const after = discoveryAfter(before, event, {});
+      assert.deepEqual(after === null ? null : { usable: after.usable.map((iface) => iface.name), unusable: after.unusable.map((entry) => entry.reason) }, expected);
+    });
+  }
 });

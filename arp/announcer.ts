@@ -8,7 +8,7 @@ import type { IpAddress } from './addresses.js';
 import { parseIp } from './addresses.js';
 import { Layer2Counters } from './counters.js';
 import type { Discovery, InterfaceSelection, NetworkInterface } from './interfaces.js';
-import { discoverInterfaces } from './interfaces.js';
+import { discoverInterfaces, interfaceUsability } from './interfaces.js';
 import type { Log } from './log.js';
 import { silentLog } from './log.js';
 import type { AnnouncementPlan, AnnouncementRequest } from './plan.js';
@@ -117,6 +117,8 @@ export class L2Announcer {
   private rescanTimer: NodeJS.Timeout | null = null;
   private rescanning: Promise<void> | null = null;
   private rescanQueued: Promise<void> | null = null;
+  /** Bumped by every link event: a scan that started before one is stale when it ends (see startScan). */
+  private linkGeneration = 0;
   private linkWatch: LinkEvents | null = null;
   /** Interfaces whose link went down (per a link event) since their responder opened: reopened when usable. */
   private readonly bounced = new Set<string>();
@@ -220,8 +222,12 @@ export class L2Announcer {
 
   private startScan(): Promise<void> {
     const discover = this.options.discover ?? discoverInterfaces;
+    const generation = this.linkGeneration;
     this.rescanning = discover(this.options.selection ?? {})
       .then((discovery) => {
+        // A link event arrived while /sys was read: the event already updated the discovery, and this
+        // scan may have read the state before it. The scan queued behind this one reads it again.
+        if (generation !== this.linkGeneration && this.rescanQueued !== null) return;
         this.discovery = discovery;
         if (!this.closed) this.apply(true);
       })
@@ -243,6 +249,7 @@ export class L2Announcer {
 
   private onLinkEvents(events: readonly LinkEvent[]): void {
     if (this.closed) return;
+    this.linkGeneration++;
     for (const event of events) {
       const up = (event.flags & IFF_UP) !== 0 && (event.flags & IFF_LOWER_UP) !== 0;
       // A link that went down, even for a moment, lost the neighbours' and switches' attention: its
@@ -251,7 +258,14 @@ export class L2Announcer {
       // Events were lost (the netlink socket overflowed): any link may have bounced unseen, so every
       // responder is reopened and re-announces; a few spare gratuitous frames beat a silent black hole.
       if (event.kind === 'resync') for (const name of this.responders.keys()) this.bounced.add(name);
-      this.log('debug', 'link event', { ...event });
+      this.log('debug', 'link event', { kind: event.kind, index: event.index, name: event.name, flags: event.flags });
+      // The event carries what usability needs: act on it now, in this tick, instead of after reading
+      // /sys (tens of ms through the thread pool on a busy node); the rescan below confirms.
+      const discovery = discoveryAfter(this.discovery, event, this.options.selection ?? {});
+      if (discovery !== null) {
+        this.discovery = discovery;
+        this.apply(true);
+      }
     }
     void this.rescan();
   }
@@ -415,6 +429,29 @@ export class L2Announcer {
     for (const timer of this.bursts.get(key) ?? []) clearTimeout(timer);
     this.bursts.delete(key);
   }
+}
+
+/**
+ * The discovery as one link event changes it, or null when the event does not say enough (a resync, a
+ * message without a name or an address). Facts the event lacks (the master's name) are filled from
+ * what is known; the next rescan replaces all of it with what /sys says.
+ */
+export function discoveryAfter(discovery: Discovery, event: LinkEvent, selection: InterfaceSelection): Discovery | null {
+  if (event.kind === 'resync' || event.name === '') return null;
+  const usable = discovery.usable.filter((iface) => iface.name !== event.name);
+  const unusable = discovery.unusable.filter((entry) => entry.name !== event.name);
+  if (event.kind === 'del') return { usable, unusable };
+  if (event.mac === undefined || event.type === undefined) return null;
+  const master = event.master === undefined || event.master === 0
+    ? null
+    : discovery.usable.find((iface) => iface.index === event.master)?.name ?? `ifindex ${event.master}`;
+  const verdict = interfaceUsability({
+    name: event.name, index: event.index, mac: event.mac ?? Buffer.alloc(0), flags: event.flags,
+    operstate: '', carrier: (event.flags & IFF_LOWER_UP) !== 0, type: event.type, master,
+  }, selection);
+  if (verdict.usable) usable.push({ name: event.name, index: event.index, mac: event.mac ?? Buffer.alloc(0) });
+  else unusable.push({ name: event.name, reason: verdict.reason });
+  return { usable: usable.sort((a, b) => a.name.localeCompare(b.name)), unusable };
 }
 
 function sameInterface(a: NetworkInterface, b: NetworkInterface): boolean {

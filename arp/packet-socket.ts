@@ -36,6 +36,10 @@ export interface LinkEvent {
   readonly name: string;
   /** IFF_* flags (IFF_UP 0x1, IFF_RUNNING 0x40, IFF_LOWER_UP 0x10000). */
   readonly flags: number;
+  /** ARPHRD_* link type, the link-layer address and the master's ifindex (0: none), when the kernel said. */
+  readonly type?: number;
+  readonly mac?: Buffer | null;
+  readonly master?: number;
 }
 
 /** `answered[i]` is true when the addon's thread already replied to `frames[i]` (see setAnswers). */

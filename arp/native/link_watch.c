@@ -5,7 +5,8 @@
  * events only trigger a rescan in JS, which is cheap, and a few hundred microseconds of event-loop delay
  * do not matter against the 250 ms repair target.
  *
- *   watchLinks(onEvents([{ kind: 'new'|'del'|'resync', index, name, flags }])) -> handle
+ *   watchLinks(onEvents([{ kind: 'new'|'del'|'resync', index, name, flags, type, mac, master }])) -> handle
+ *     type: ARPHRD_*; mac: the link-layer address (Buffer) or null; master: the master's ifindex or 0
  *   closeLinkWatch(handle)
  *
  * 'resync' means events were lost (the socket overflowed, ENOBUFS): JS must rescan everything.
@@ -63,7 +64,8 @@ static void finalize(napi_env env, void* data, void* hint) {
   if (!w->polling) free(w);
 }
 
-static void push_event(napi_env env, napi_value events, uint32_t* count, const char* kind, int index, const char* name, unsigned flags) {
+static void push_event(napi_env env, napi_value events, uint32_t* count, const char* kind, int index, const char* name, unsigned flags,
+                       int type, const unsigned char* mac, size_t mac_length, unsigned master) {
   napi_value event, value;
   napi_create_object(env, &event);
   napi_create_string_utf8(env, kind, NAPI_AUTO_LENGTH, &value);
@@ -72,6 +74,11 @@ static void push_event(napi_env env, napi_value events, uint32_t* count, const c
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &value);
   napi_set_named_property(env, event, "name", value);
   set_number(env, event, "flags", flags);
+  set_number(env, event, "type", type);
+  if (mac != NULL) napi_create_buffer_copy(env, mac_length, mac, NULL, &value);
+  else napi_get_null(env, &value);
+  napi_set_named_property(env, event, "mac", value);
+  set_number(env, event, "master", master);
   napi_set_element(env, events, (*count)++, event);
 }
 
@@ -81,15 +88,24 @@ static void parse(napi_env env, napi_value events, uint32_t* count, const char* 
     if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg))) continue;
     const struct ifinfomsg* info = NLMSG_DATA(h);
     char name[IF_NAMESIZE + 1] = "";
+    const unsigned char* mac = NULL;
+    size_t mac_length = 0;
+    unsigned master = 0;
     int attributes_length = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *info));
     for (const struct rtattr* a = IFLA_RTA(info); RTA_OK(a, attributes_length); a = RTA_NEXT(a, attributes_length)) {
       if (a->rta_type == IFLA_IFNAME) {
         size_t n = RTA_PAYLOAD(a) < IF_NAMESIZE ? RTA_PAYLOAD(a) : IF_NAMESIZE;
         memcpy(name, RTA_DATA(a), n);
         name[n] = '\0';
+      } else if (a->rta_type == IFLA_ADDRESS) {
+        mac = RTA_DATA(a);
+        mac_length = RTA_PAYLOAD(a);
+      } else if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= sizeof(unsigned)) {
+        memcpy(&master, RTA_DATA(a), sizeof master);
       }
     }
-    push_event(env, events, count, h->nlmsg_type == RTM_NEWLINK ? "new" : "del", info->ifi_index, name, info->ifi_flags);
+    push_event(env, events, count, h->nlmsg_type == RTM_NEWLINK ? "new" : "del", info->ifi_index, name, info->ifi_flags,
+               info->ifi_type, mac, mac_length, master);
   }
 }
 
@@ -107,14 +123,14 @@ static void on_readable(uv_poll_t* handle, int status, int events_mask) {
     int error = 0;
     socklen_t length = sizeof error;
     getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &error, &length);
-    push_event(env, events, &count, "resync", 0, "", 0);
+    push_event(env, events, &count, "resync", 0, "", 0, 0, NULL, 0, 0);
     uv_poll_start(&w->poll, UV_READABLE, on_readable);
   }
   char buffer[32768];
   for (int i = 0; i < 64; i++) {
     ssize_t n = recv(w->fd, buffer, sizeof buffer, MSG_DONTWAIT);
     if (n < 0) {
-      if (errno == ENOBUFS) { push_event(env, events, &count, "resync", 0, "", 0); continue; }
+      if (errno == ENOBUFS) { push_event(env, events, &count, "resync", 0, "", 0, 0, NULL, 0, 0); continue; }
       break;
     }
     parse(env, events, &count, buffer, n);
