@@ -28,7 +28,7 @@ node-check:
 debs:
 	@e2e/setup/debs.sh $(DEBS)
 
-node_modules/.l2lb-installed: package.json package-lock.json
+node_modules/.l2lb-installed: package.json package-lock.json $(wildcard arp/native/*.c arp/native/*.h) arp/native/binding.gyp
 	npm ci --no-audit --no-fund
 	@touch $@
 

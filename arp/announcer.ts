@@ -1,14 +1,20 @@
 // The node's announcer: the addresses this node owns, on which interfaces, kept true across interface
 // changes. `announce` takes effect at once (answers and a gratuitous burst); `withdraw` silences at once.
+// Interface events are handled when they happen: the kernel's link events (rtnetlink) and a socket's
+// own errors trigger a rescan at once, a broken or bounced responder is reopened (groups re-joined,
+// gratuitous schedule re-sent), and health() says which interfaces cannot answer, and since when.
+// The periodic rescan stays as the backstop for anything no event announced.
 import type { IpAddress } from './addresses.js';
 import { parseIp } from './addresses.js';
 import { Layer2Counters } from './counters.js';
 import type { Discovery, InterfaceSelection, NetworkInterface } from './interfaces.js';
-import { discoverInterfaces } from './interfaces.js';
+import { discoverInterfaces, interfaceUsability } from './interfaces.js';
 import type { Log } from './log.js';
 import { silentLog } from './log.js';
 import type { AnnouncementPlan, AnnouncementRequest } from './plan.js';
 import { planAnnouncements } from './plan.js';
+import type { LinkEvent } from './packet-socket.js';
+import { LinkWatch } from './packet-socket.js';
 import { InterfaceResponder } from './responder.js';
 
 /**
@@ -22,8 +28,48 @@ import { InterfaceResponder } from './responder.js';
  */
 export const GRATUITOUS_SCHEDULE_MS: readonly number[] = [0, 50, 250, 1000, 2000];
 
-/** Interfaces are rediscovered this often: a new or recreated interface starts answering within it. */
+/**
+ * Interfaces are rediscovered this often even without a link event: the backstop for a lost netlink
+ * message or a change netlink does not report (a sysfs-only flag).
+ */
 export const INTERFACE_RESCAN_MS = 2000;
+
+/** IFF_UP and IFF_LOWER_UP (linux/if.h): a link event without both means the link went down. */
+const IFF_UP = 0x1;
+const IFF_LOWER_UP = 0x10000;
+
+/** An interface that should answer and cannot, since when (ms since the epoch), and why (`ENETDOWN`, `device gone`). */
+export interface InterfaceProblem {
+  readonly interface: string;
+  readonly reason: string;
+  readonly sinceMs: number;
+}
+
+export interface L2Health {
+  /** True when every interface the announcements want has a working responder. */
+  readonly ok: boolean;
+  readonly problems: readonly InterfaceProblem[];
+}
+
+/** Per interface with a responder: what its sockets got from the kernel and whether it works. */
+export interface ResponderStatus {
+  readonly interface: string;
+  readonly index: number;
+  readonly addresses: readonly string[];
+  readonly receiveBuffer: number | null;
+  readonly receiveBufferForced: boolean | null;
+  readonly fault: string | null;
+}
+
+/** What the announcer hands a responder it opens: where to report a fault. */
+export interface ResponderHooks {
+  readonly onFault: (reason: string) => void;
+}
+
+/** The part of LinkWatch the announcer uses; replaceable for tests. */
+export interface LinkEvents {
+  close(): void;
+}
 
 export interface L2AnnouncerOptions {
   readonly counters?: Layer2Counters;
@@ -31,17 +77,30 @@ export interface L2AnnouncerOptions {
   readonly selection?: InterfaceSelection;
   readonly schedule?: readonly number[];
   readonly rescanMs?: number;
-  /** See InterfaceResponderOptions.nativeArpFastPath. */
+  /** See InterfaceResponderOptions.nativeFastPath. */
+  readonly nativeFastPath?: boolean;
+  /** @deprecated the old name of nativeFastPath (which now covers NDP too). */
   readonly nativeArpFastPath?: boolean;
+  /** See InterfaceResponderOptions.qdiscBypass. */
+  readonly qdiscBypass?: boolean;
+  /** Called (synchronously, right after the change) whenever health() changes. */
+  readonly onHealthChange?: (health: L2Health) => void;
   /** Replaceable for tests; defaults to reading /sys/class/net. */
   readonly discover?: (selection: InterfaceSelection) => Promise<Discovery>;
   /** Replaceable for tests; defaults to an InterfaceResponder with its packet sockets. */
-  readonly openResponder?: (iface: NetworkInterface) => Responder;
+  readonly openResponder?: (iface: NetworkInterface, hooks: ResponderHooks) => Responder;
+  /** Replaceable for tests; defaults to the addon's rtnetlink watch. Null: no link events, rescans only. */
+  readonly watchLinks?: ((onEvents: (events: readonly LinkEvent[]) => void) => LinkEvents) | null;
+  /** Replaceable for tests; the clock of InterfaceProblem.sinceMs. */
+  readonly now?: () => number;
 }
 
 /** What the announcer needs of a responder (InterfaceResponder in production). */
-export type Responder = Pick<InterfaceResponder, 'iface' | 'addresses' | 'add' | 'remove' | 'sendGratuitous' | 'close'>
-  & Partial<Pick<InterfaceResponder, 'batch'>>;
+export type Responder = Pick<InterfaceResponder, 'iface' | 'addresses' | 'add' | 'remove' | 'sendGratuitous' | 'close' | 'fault'> &
+  Partial<Pick<InterfaceResponder, 'sockets' | 'stats' | 'batch'>>;
+
+/** Reasons an interface that served "every interface" announcements stays a problem: it may come back. */
+const TRANSIENT_REASONS = ['administratively down', 'no carrier', 'device gone'];
 
 export type AnnounceResult = { readonly ok: true; readonly ip: string } | { readonly ok: false; readonly reason: string };
 
@@ -57,6 +116,16 @@ export class L2Announcer {
   private plan: AnnouncementPlan = planAnnouncements([], this.discovery);
   private rescanTimer: NodeJS.Timeout | null = null;
   private rescanning: Promise<void> | null = null;
+  private rescanQueued: Promise<void> | null = null;
+  /** Bumped by every link event: a scan that started before one is stale when it ends (see startScan). */
+  private linkGeneration = 0;
+  private linkWatch: LinkEvents | null = null;
+  /** Interfaces whose link went down (per a link event) since their responder opened: reopened when usable. */
+  private readonly bounced = new Set<string>();
+  /** Interfaces that had a responder: losing one is a problem while an announcement still wants it. */
+  private readonly served = new Set<string>();
+  private readonly openErrors = new Map<string, string>();
+  private problems = new Map<string, InterfaceProblem>();
   private closed = false;
   private batching = 0;
 
@@ -66,12 +135,48 @@ export class L2Announcer {
     this.log = options.log ?? silentLog;
   }
 
-  /** Discovers interfaces once, then keeps rescanning every `rescanMs`. */
+  /** Discovers interfaces once, then rescans on every link event and every `rescanMs`. */
   async start(): Promise<void> {
+    this.startLinkWatch();
     await this.rescan();
     const period = this.options.rescanMs ?? INTERFACE_RESCAN_MS;
     this.rescanTimer = setInterval(() => void this.rescan(), period);
     this.rescanTimer.unref();
+  }
+
+  /** Interfaces the announcements want that cannot answer now, with why and since when. */
+  health(): L2Health {
+    const problems = [...this.problems.values()].sort((a, b) => a.interface.localeCompare(b.interface));
+    return { ok: problems.length === 0, problems };
+  }
+
+  /** True while at least one working responder answers for `ip`: what the speaker may claim. */
+  answerable(ip: string): boolean {
+    const address = parseIp(ip);
+    if (!address.ok) return false;
+    for (const responder of this.responders.values()) {
+      if (responder.fault === null && responder.addresses.includes(address.packet.text)) return true;
+    }
+    return false;
+  }
+
+  /** Per interface, both sockets' counters (native replies, hand-over drops; the kernel's reset on reading). */
+  socketStats(): Record<string, ReturnType<NonNullable<Responder['stats']>>> {
+    const result: Record<string, ReturnType<NonNullable<Responder['stats']>>> = {};
+    for (const [name, responder] of this.responders) if (responder.stats !== undefined) result[name] = responder.stats();
+    return result;
+  }
+
+  /** One line per responder: its sockets' receive buffer (what the kernel granted) and its fault, if any. */
+  responderStatus(): ResponderStatus[] {
+    return [...this.responders.values()].map((responder) => ({
+      interface: responder.iface.name,
+      index: responder.iface.index,
+      addresses: responder.addresses,
+      receiveBuffer: responder.sockets?.receiveBuffer ?? null,
+      receiveBufferForced: responder.sockets?.receiveBufferForced ?? null,
+      fault: responder.fault,
+    }));
   }
 
   announce(ip: string, interfaces: readonly string[] = []): AnnounceResult {
@@ -115,34 +220,95 @@ export class L2Announcer {
     return result;
   }
 
-  /** Re-reads the interfaces and applies any change; concurrent calls share one scan. */
+  /**
+   * Re-reads the interfaces and applies any change. The promise settles after a scan that started after
+   * this call: a scan already under way may have read /sys before the event that asked for this one, so
+   * one more is queued behind it (however many calls arrive meanwhile).
+   */
   rescan(): Promise<void> {
-    if (this.rescanning !== null) return this.rescanning;
+    if (this.rescanning === null) return this.startScan();
+    this.rescanQueued ??= this.rescanning.then(() => {
+      this.rescanQueued = null;
+      return this.startScan();
+    });
+    return this.rescanQueued;
+  }
+
+  private startScan(): Promise<void> {
     const discover = this.options.discover ?? discoverInterfaces;
+    const generation = this.linkGeneration;
     this.rescanning = discover(this.options.selection ?? {})
       .then((discovery) => {
+        // A link event arrived while /sys was read: the event already updated the discovery, and this
+        // scan may have read the state before it. The scan queued behind this one reads it again.
+        if (generation !== this.linkGeneration && this.rescanQueued !== null) return;
         this.discovery = discovery;
-        if (!this.closed) this.apply();
+        if (!this.closed) this.apply(true);
       })
       .catch((error: unknown) => this.log('error', 'interface discovery failed', { error: String(error) }))
       .finally(() => { this.rescanning = null; });
     return this.rescanning;
   }
 
+  private startLinkWatch(): void {
+    if (this.options.watchLinks === null) return;
+    const watch = this.options.watchLinks ?? ((onEvents: (events: readonly LinkEvent[]) => void): LinkEvents => LinkWatch.open(onEvents));
+    try {
+      this.linkWatch = watch((events) => this.onLinkEvents(events));
+    } catch (error) {
+      // Without link events faults are still caught by the sockets' errors and the periodic rescan.
+      this.log('warn', 'no link events; interfaces are rescanned periodically only', { error: (error as Error).message });
+    }
+  }
+
+  private onLinkEvents(events: readonly LinkEvent[]): void {
+    if (this.closed) return;
+    this.linkGeneration++;
+    for (const event of events) {
+      const up = (event.flags & IFF_UP) !== 0 && (event.flags & IFF_LOWER_UP) !== 0;
+      // A link that went down, even for a moment, lost the neighbours' and switches' attention: its
+      // responder is reopened and re-sends the gratuitous schedule once the link is usable again.
+      if (event.kind === 'del' || (event.kind === 'new' && !up)) this.bounced.add(event.name);
+      // Events were lost (the netlink socket overflowed): any link may have bounced unseen, so every
+      // responder is reopened and re-announces; a few spare gratuitous frames beat a silent black hole.
+      if (event.kind === 'resync') for (const name of this.responders.keys()) this.bounced.add(name);
+      this.log('debug', 'link event', { kind: event.kind, index: event.index, name: event.name, flags: event.flags });
+      // The event carries what usability needs: act on it now, in this tick, instead of after reading
+      // /sys (tens of ms through the thread pool on a busy node); the rescan below confirms.
+      const discovery = discoveryAfter(this.discovery, event, this.options.selection ?? {});
+      if (discovery !== null) {
+        this.discovery = discovery;
+        this.apply(true);
+      }
+    }
+    void this.rescan();
+  }
+
+  /** A responder's socket reported an error: it cannot be trusted, say so at once and repair. */
+  private onFault(responder: Responder, reason: string): void {
+    if (this.closed || this.responders.get(responder.iface.name) !== responder) return;
+    this.log('warn', 'responder broken; reopening', { interface: responder.iface.name, reason });
+    this.updateHealth();
+    void this.rescan();
+  }
+
   close(): void {
     this.closed = true;
+    this.linkWatch?.close();
+    this.linkWatch = null;
     if (this.rescanTimer !== null) clearInterval(this.rescanTimer);
     for (const key of [...this.bursts.keys()]) this.cancelBurst(key);
     for (const responder of this.responders.values()) responder.close();
     this.responders.clear();
   }
 
-  private apply(): void {
+  /** `fromScan`: the discovery is fresh, so faulted and bounced responders can be reopened now. */
+  private apply(fromScan = false): void {
     if (this.closed) return;
     const previous = this.plan;
     this.plan = planAnnouncements(this.requests.values(), this.discovery);
     // Silence first: what is no longer ours stops being answered before anything new is said.
-    for (const [name, responder] of this.responders) inBatch(responder, () => this.silence(name, responder));
+    for (const [name, responder] of this.responders) inBatch(responder, () => this.silence(name, responder, fromScan));
     for (const [name, addresses] of this.plan.byInterface) {
       const responder = this.responderFor(name);
       if (responder !== null) inBatch(responder, () => this.speak(responder, addresses));
@@ -153,16 +319,23 @@ export class L2Announcer {
         if (before?.get(name) !== reason) this.log('warn', 'address not announced on interface', { ip, interface: name, reason });
       }
     }
+    // A bounce is settled once a scan has seen the interface usable (reopened above) or unusable (closed).
+    if (fromScan) this.bounced.clear();
+    this.updateHealth();
   }
 
-  private silence(name: string, responder: Responder): void {
+  private silence(name: string, responder: Responder, fromScan: boolean): void {
     const wanted = this.plan.byInterface.get(name);
     const iface = this.plan.interfaces.get(name);
-    if (wanted === undefined || iface === undefined || !sameInterface(iface, responder.iface)) {
+    const gone = wanted === undefined || iface === undefined || !sameInterface(iface, responder.iface);
+    // Broken (a socket error) or bounced (the link went down meanwhile): closed here, reopened below
+    // with fresh sockets, re-joined groups and a new gratuitous schedule.
+    const repair = fromScan && (responder.fault !== null || this.bounced.has(name));
+    if (gone || repair) {
       for (const ip of responder.addresses) this.cancelBurst(`${ip}@${name}`);
       responder.close();
       this.responders.delete(name);
-      this.log('info', 'responder stopped', { interface: name });
+      this.log('info', gone ? 'responder stopped' : 'responder reopening', { interface: name, ...(responder.fault !== null ? { fault: responder.fault } : {}) });
       return;
     }
     for (const ip of responder.addresses) {
@@ -176,10 +349,11 @@ export class L2Announcer {
 
   private speak(responder: Responder, addresses: ReadonlySet<string>): void {
     const name = responder.iface.name;
-    const have = new Set(responder.addresses);
+    // One snapshot per responder: `addresses` copies.
+    const present = new Set(responder.addresses);
     for (const ip of addresses) {
       const request = this.requests.get(ip);
-      if (request === undefined || have.has(ip)) continue;
+      if (request === undefined || present.has(ip)) continue;
       responder.add(request.address);
       this.log('info', 'address announced', { ip, interface: name });
       this.startBurst(responder, ip);
@@ -192,17 +366,65 @@ export class L2Announcer {
     const iface = this.plan.interfaces.get(name);
     if (iface === undefined) return null;
     try {
+      // The responder does not exist yet when a fault could be reported from its constructor: go through a cell.
+      let opened: Responder | null = null;
+      const hooks: ResponderHooks = { onFault: (reason) => { if (opened !== null) this.onFault(opened, reason); } };
       const responder = this.options.openResponder !== undefined
-        ? this.options.openResponder(iface)
-        : new InterfaceResponder(iface, { counters: this.counters, log: this.log, nativeArpFastPath: this.options.nativeArpFastPath ?? true });
+        ? this.options.openResponder(iface, hooks)
+        : new InterfaceResponder(iface, {
+          counters: this.counters, log: this.log, onFault: hooks.onFault,
+          nativeFastPath: this.options.nativeFastPath ?? this.options.nativeArpFastPath ?? true,
+          qdiscBypass: this.options.qdiscBypass ?? false,
+        });
+      opened = responder;
       this.responders.set(name, responder);
-      this.log('info', 'responder started', { interface: name, index: iface.index });
+      this.served.add(name);
+      this.openErrors.delete(name);
+      this.log('info', 'responder started', { interface: name, index: iface.index, ...(responder.sockets ?? {}) });
       return responder;
     } catch (error) {
       // Most likely the interface vanished between discovery and open; the next rescan settles it.
-      this.log('error', 'cannot open packet sockets', { interface: name, error: (error as Error).message });
+      const message = (error as Error).message;
+      if (this.openErrors.get(name) !== message) this.log('error', 'cannot open packet sockets', { interface: name, error: message });
+      this.openErrors.set(name, message);
+      this.served.add(name);
       return null;
     }
+  }
+
+  /** Recomputes the problems; calls onHealthChange when an interface broke, was repaired, or changed reason. */
+  private updateHealth(): void {
+    const explicit = new Set<string>();
+    let everywhere = false;
+    for (const request of this.requests.values()) {
+      if (request.interfaces.length === 0) everywhere = true;
+      for (const name of request.interfaces) explicit.add(name);
+    }
+    const unusable = new Map(this.discovery.unusable.map((entry) => [entry.name, entry.reason.replace(`${entry.name}: `, '')]));
+    const usable = new Set(this.discovery.usable.map((iface) => iface.name));
+    const next = new Map<string, InterfaceProblem>();
+    for (const name of new Set([...this.served, ...this.plan.byInterface.keys()])) {
+      if (!explicit.has(name) && !everywhere) { this.served.delete(name); continue; }
+      const responder = this.responders.get(name);
+      let reason: string | null;
+      if (responder !== undefined) reason = responder.fault;
+      else if (usable.has(name)) reason = this.openErrors.get(name) ?? 'no responder';
+      else reason = unusable.get(name) ?? 'device gone';
+      if (reason === null) continue;
+      // Under "every interface", an interface made unusable on purpose (enslaved, excluded) is not a fault.
+      if (!explicit.has(name) && responder === undefined && !usable.has(name) && !TRANSIENT_REASONS.some((transient) => reason.startsWith(transient))) {
+        this.served.delete(name);
+        continue;
+      }
+      const before = this.problems.get(name);
+      next.set(name, { interface: name, reason, sinceMs: before?.sinceMs ?? (this.options.now ?? Date.now)() });
+    }
+    const changed = next.size !== this.problems.size || [...next].some(([name, problem]) => this.problems.get(name)?.reason !== problem.reason);
+    this.problems = next;
+    if (!changed) return;
+    const health = this.health();
+    this.log(health.ok ? 'info' : 'warn', 'layer 2 health changed', { ok: health.ok, problems: health.problems });
+    this.options.onHealthChange?.(health);
   }
 
   private startBurst(responder: Responder, ip: string): void {
@@ -226,6 +448,29 @@ export class L2Announcer {
     for (const timer of this.bursts.get(key) ?? []) clearTimeout(timer);
     this.bursts.delete(key);
   }
+}
+
+/**
+ * The discovery as one link event changes it, or null when the event does not say enough (a resync, a
+ * message without a name or an address). Facts the event lacks (the master's name) are filled from
+ * what is known; the next rescan replaces all of it with what /sys says.
+ */
+export function discoveryAfter(discovery: Discovery, event: LinkEvent, selection: InterfaceSelection): Discovery | null {
+  if (event.kind === 'resync' || event.name === '') return null;
+  const usable = discovery.usable.filter((iface) => iface.name !== event.name);
+  const unusable = discovery.unusable.filter((entry) => entry.name !== event.name);
+  if (event.kind === 'del') return { usable, unusable };
+  if (event.mac === undefined || event.type === undefined) return null;
+  const master = event.master === undefined || event.master === 0
+    ? null
+    : discovery.usable.find((iface) => iface.index === event.master)?.name ?? `ifindex ${event.master}`;
+  const verdict = interfaceUsability({
+    name: event.name, index: event.index, mac: event.mac ?? Buffer.alloc(0), flags: event.flags,
+    operstate: '', carrier: (event.flags & IFF_LOWER_UP) !== 0, type: event.type, master,
+  }, selection);
+  if (verdict.usable) usable.push({ name: event.name, index: event.index, mac: event.mac ?? Buffer.alloc(0) });
+  else unusable.push({ name: event.name, reason: verdict.reason });
+  return { usable: usable.sort((a, b) => a.name.localeCompare(b.name)), unusable };
 }
 
 function inBatch(responder: Responder, work: () => void): void {

@@ -10,8 +10,9 @@ const FRAMES = 100_000;
 /** Frames a second: enough to finish in about five seconds on a shared two-core machine. */
 const RATE = 20_000;
 
-// Both ARP paths: the addon's fast path (default) and the JavaScript decision alone must agree with the check.
-for (const [mode, extraArgs] of [['native ARP fast path', []], ['JS decisions only', ['--js-only']]] as const) describe(`a live responder under fuzzed traffic (${mode})`, { timeout: 120_000 }, () => {
+// Both paths: the addon's threads (default; ARP and NDP) and the JavaScript decision alone must each
+// agree with the independent check, frame for frame.
+for (const [mode, extraArgs] of [['native fast path, ARP and NDP', []], ['JS decisions only', ['--js-only']]] as const) describe(`a live responder under fuzzed traffic (${mode})`, { timeout: 120_000 }, () => {
   let bed: ArpTestbed;
   let responder: JsonLineProcess;
   let agent: JsonLineProcess;
@@ -38,6 +39,15 @@ for (const [mode, extraArgs] of [['native ARP fast path', []], ['JS decisions on
     assert.equal(result.advertisements, result.expectedNdp, 'advertisements = valid solicitations sent');
     assert.equal(result.otherFromResponder, 0, 'nothing else came from the responder');
     assert.ok((result.expectedArp ?? 0) > 1000 && (result.expectedNdp ?? 0) > 1000, 'the fuzzer kept enough frames valid to mean something');
+
+    // Which path answered: the native threads all of them with the fast path on, none with --js-only.
+    const { stats } = await responder.request({ op: 'stats' }) as { stats: Record<string, { arp: { answered: number; handoffDrops: number }; ndp: { answered: number; handoffDrops: number } }> };
+    const eth0 = stats.eth0;
+    assert.ok(eth0 !== undefined);
+    const native = extraArgs.length === 0;
+    assert.equal(eth0.arp.answered, native ? result.expectedArp : 0, 'ARP replies sent by the native thread');
+    assert.equal(eth0.ndp.answered, native ? result.expectedNdp : 0, 'NDP replies sent by the native thread');
+    assert.equal(eth0.arp.handoffDrops + eth0.ndp.handoffDrops, 0, 'every frame reached JS');
 
     const { counters } = await responder.request({ op: 'counters' }) as { counters: { l2lb_layer2_malformed_dropped_total: number; malformedByReason: Record<string, number> } };
     console.log(JSON.stringify(counters.malformedByReason));

@@ -1,14 +1,19 @@
-// Network namespaces for arp/'s end-to-end tests and benchmark. Everything is named l2lbt-arp-<tag>-*,
+// Network namespaces for arp/'s end-to-end tests and benchmark. Everything is named l2a-<tag>-* (never
+// lab-*: the shared lab's namespaces are someone else's; L2LB_NETNS_PREFIX overrides the prefix),
 // created fresh (a leftover of a crashed run is removed first) and removed by `destroy`, which also
 // kills every process started here. No addresses outside 192.168.77.0/24, 192.168.78.0/24 and
 // fd00:77::/64, no routes beyond the connected ones.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const DIST_ARP = dirname(fileURLToPath(import.meta.url));
+/** Our namespaces' prefix: distinct from the lab's `lab-node-*`, `lab-client`, `lab-net`. */
+export const NETNS_PREFIX = 'l2a-';
 
 export interface RunResult {
   readonly code: number;
@@ -35,16 +40,24 @@ export function inNamespace(namespace: string, argv: readonly string[]): string[
   return ['ip', 'netns', 'exec', namespace, ...argv];
 }
 
-/** A child speaking JSON lines: one answer a line for each command written, in order. */
+/**
+ * A child speaking JSON lines: one answer a line for each command written, in order. Lines with an
+ * `event` other than `ready` are not answers: they go to `events` (with the time they arrived).
+ */
 export class JsonLineProcess {
   private readonly waiting: ((value: Record<string, unknown>) => void)[] = [];
   private readonly early: Record<string, unknown>[] = [];
   readonly stderr: string[] = [];
+  readonly events: { readonly at: number; readonly value: Record<string, unknown> }[] = [];
   private exited = false;
 
   constructor(readonly child: ChildProcessWithoutNullStreams) {
     createInterface({ input: child.stdout }).on('line', (line) => {
       const value = JSON.parse(line) as Record<string, unknown>;
+      if (value.event !== undefined && value.event !== 'ready') {
+        this.events.push({ at: performance.now(), value });
+        return;
+      }
       const next = this.waiting.shift();
       if (next !== undefined) next(value);
       else this.early.push(value);
@@ -93,7 +106,10 @@ export interface ArpTestbed {
   readonly client: string;
   /** MAC of the node's eth0 and eth1. */
   readonly nodeMac: Readonly<Record<'eth0' | 'eth1', string>>;
-  startResponder(args: readonly string[]): Promise<JsonLineProcess>;
+  /** `wrapper` goes before node inside the namespace (e.g. setpriv dropping capabilities). */
+  startResponder(args: readonly string[], wrapper?: readonly string[]): Promise<JsonLineProcess>;
+  /** Runs bench/l2probe (built on first use) in the client namespace and parses its JSON. */
+  probe(args: readonly string[], timeoutMs?: number): Promise<Record<string, unknown>>;
   startAgent(iface: string): Promise<JsonLineProcess>;
   capture(iface: string, filter: string): Promise<Capture>;
   destroy(): Promise<void>;
@@ -108,13 +124,17 @@ export interface ArpTestbed {
 export interface TestbedOptions {
   /** Put this address (CIDR) on node eth0, so the kernel answers for it: the benchmark's reference. */
   readonly kernelAddress?: string;
+  /** The same for IPv6 (added without DAD). */
+  readonly kernelAddress6?: string;
   /** Keep the client's kernel off IPv6, so every solicitation on the wire is one a test sent. */
   readonly quietClient?: boolean;
 }
 
 export async function createArpTestbed(tag: string, options: TestbedOptions = {}): Promise<ArpTestbed> {
-  const node = `l2lbt-arp-${tag}-node`;
-  const client = `l2lbt-arp-${tag}-client`;
+  const prefix = process.env.L2LB_NETNS_PREFIX ?? NETNS_PREFIX;
+  if (prefix.startsWith('lab-')) throw new Error(`namespace prefix ${prefix} would collide with the shared lab`);
+  const node = `${prefix}${tag}-node`;
+  const client = `${prefix}${tag}-client`;
   const processes: JsonLineProcess[] = [];
   const captures: ChildProcessWithoutNullStreams[] = [];
   const destroy = async (): Promise<void> => {
@@ -140,11 +160,12 @@ export async function createArpTestbed(tag: string, options: TestbedOptions = {}
     else await mustRun(['ip', '-n', client, 'addr', 'add', 'fd00:77::2/64', 'dev', 'eth0', 'nodad']);
     await mustRun(['ip', '-n', client, 'addr', 'add', '192.168.78.2/24', 'dev', 'eth1']);
     if (options.kernelAddress !== undefined) await mustRun(['ip', '-n', node, 'addr', 'add', options.kernelAddress, 'dev', 'eth0']);
+    if (options.kernelAddress6 !== undefined) await mustRun(['ip', '-n', node, 'addr', 'add', options.kernelAddress6, 'dev', 'eth0', 'nodad']);
     const macOf = async (link: string): Promise<string> => (await mustRun(inNamespace(node, ['cat', `/sys/class/net/${link}/address`]))).trim();
     const nodeMac = { eth0: await macOf('eth0'), eth1: await macOf('eth1') };
 
-    const startJson = async (namespace: string, script: string, args: readonly string[]): Promise<JsonLineProcess> => {
-      const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, join(DIST_ARP, script), ...args], { stdio: 'pipe' });
+    const startJson = async (namespace: string, script: string, args: readonly string[], wrapper: readonly string[] = []): Promise<JsonLineProcess> => {
+      const child = spawn('ip', ['netns', 'exec', namespace, ...wrapper, process.execPath, join(DIST_ARP, script), ...args], { stdio: 'pipe' });
       const wrapped = new JsonLineProcess(child);
       processes.push(wrapped);
       const ready = await wrapped.next(10_000);
@@ -156,7 +177,13 @@ export async function createArpTestbed(tag: string, options: TestbedOptions = {}
       node,
       client,
       nodeMac,
-      startResponder: (args) => startJson(node, 'responder-main.js', args),
+      startResponder: (args, wrapper) => startJson(node, 'responder-main.js', args, wrapper),
+      probe: async (args, timeoutMs = 120_000) => {
+        const prober = await buildProber();
+        const result = await run(inNamespace(client, [prober, ...args]), timeoutMs);
+        if (result.code !== 0) throw new Error(`l2probe ${args.join(' ')} exited ${result.code}: ${result.stderr.trim()}`);
+        return JSON.parse(result.stdout) as Record<string, unknown>;
+      },
       startAgent: (iface) => startJson(client, 'wire-agent.js', ['--iface', iface]),
       capture: async (iface, filter) => {
         const child = spawn('ip', ['netns', 'exec', client, 'tcpdump', '-i', iface, '-l', '-nn', '-e', '-tt', '--immediate-mode', filter], { stdio: 'pipe' });
@@ -187,4 +214,15 @@ export async function createArpTestbed(tag: string, options: TestbedOptions = {}
 /** Parses `arping` output: one MAC per reply line. */
 export function arpingReplies(stdout: string): string[] {
   return [...stdout.matchAll(/reply from \S+ \[([0-9A-Fa-f:]+)\]/g)].map((match) => (match[1] ?? '').toLowerCase());
+}
+
+/** bench/l2probe.c, the independent prober, compiled with the system's cc into a temporary directory once. */
+export async function buildProber(): Promise<string> {
+  const source = resolve(DIST_ARP, '../../bench/l2probe.c');
+  const directory = join(tmpdir(), 'l2lb-l2probe');
+  const binary = join(directory, `l2probe-${Math.floor(statSync(source).mtimeMs)}`);
+  if (existsSync(binary)) return binary;
+  mkdirSync(directory, { recursive: true });
+  await mustRun(['cc', '-O2', '-o', binary, source]);
+  return binary;
 }

@@ -1,7 +1,11 @@
 // One interface's responder: owns its two packet sockets (ARP, and IPv6 filtered to solicitations),
 // answers for the addresses it is told about, and sends the gratuitous frames it is asked to send.
+// Each socket has a native thread that answers what the table covers without waiting for JavaScript;
+// JS sees every frame afterwards, counts it, and decides the ones the thread left. A fault the kernel
+// reports on a socket (ENETDOWN, ...) or a failed multicast join marks the responder broken and is
+// reported through onFault at once: the announcer reopens it (arp/announcer.ts).
 import type { IpAddress } from './addresses.js';
-import { formatIPv4, multicastMac, solicitedNodeAddress } from './addresses.js';
+import { formatIPv4, formatIPv6, multicastMac, solicitedNodeAddress } from './addresses.js';
 import { ARP_REPLY, ARP_REQUEST, encodeGratuitousArp } from './arp-codec.js';
 import { neighborSolicitationFilter } from './bpf.js';
 import type { Layer2Counters } from './counters.js';
@@ -10,6 +14,7 @@ import type { NetworkInterface } from './interfaces.js';
 import type { Log } from './log.js';
 import { silentLog } from './log.js';
 import { encodeUnsolicitedAdvertisement } from './ndp-codec.js';
+import type { PacketSocketStats } from './packet-socket.js';
 import { PacketSocket } from './packet-socket.js';
 import type { Decision, ResponderView } from './replies.js';
 import { answerArp, answerNeighborSolicitation } from './replies.js';
@@ -18,11 +23,23 @@ export interface InterfaceResponderOptions {
   readonly counters: Layer2Counters;
   readonly log?: Log;
   /**
-   * Let the addon answer ARP requests for announced IPv4 addresses as it reads them (default true):
-   * the same rule as answerArp, minus a trip through JavaScript, which is most of the latency gap to
-   * the kernel (docs/decisions-arp.md, bench/arp.ts). Off, every frame is decided in JS.
+   * Let the addon's threads answer ARP requests and Neighbor Solicitations for announced addresses as
+   * they read them (default true): the rules of answerArp and answerNeighborSolicitation, without
+   * waiting for the event loop (docs/decisions.md, bench/arp.ts). Off, every frame is decided in JS.
    */
-  readonly nativeArpFastPath?: boolean;
+  readonly nativeFastPath?: boolean;
+  /** PACKET_QDISC_BYPASS on both sockets (default false; see bench/arp.ts for what it measured). */
+  readonly qdiscBypass?: boolean;
+  /** Called once, at the first fault (a socket error such as `ENETDOWN`, or a failed multicast join). */
+  readonly onFault?: (reason: string) => void;
+}
+
+/** What the responder's sockets got from the kernel, for status and logs. */
+export interface ResponderSocketInfo {
+  /** SO_RCVBUF as read back (the kernel reports twice the granted size). */
+  readonly receiveBuffer: number;
+  /** False when SO_RCVBUFFORCE was refused (no CAP_NET_ADMIN) and SO_RCVBUF, capped by rmem_max, was used. */
+  readonly receiveBufferForced: boolean;
 }
 
 export class InterfaceResponder {
@@ -35,21 +52,26 @@ export class InterfaceResponder {
   /** Solicited-node MACs joined, with how many announced addresses share each. */
   private readonly groups = new Map<string, number>();
   private closed = false;
-  private readonly nativeArpFastPath: boolean;
-  /** Inside batch(): the addon's table is copied once at the end, not once per address (a plan of N
+  private readonly nativeFastPath: boolean;
+  private readonly onFault: (reason: string) => void;
+  private faultReason: string | null = null;
+  readonly sockets: ResponderSocketInfo;
+  /** Inside batch(): the addon's tables are copied once at the end, not once per address (a plan of N
    *  addresses was O(N²), 25 s at 600 addresses: docs/decisions.md, "Ownership that settles"). */
   private batching = 0;
-  private tableStale = false;
+  private readonly staleTables = new Set<4 | 6>();
 
   constructor(readonly iface: NetworkInterface, options: InterfaceResponderOptions) {
     this.counters = options.counters;
     this.log = options.log ?? silentLog;
-    this.nativeArpFastPath = options.nativeArpFastPath ?? true;
+    this.nativeFastPath = options.nativeFastPath ?? true;
+    this.onFault = options.onFault ?? (() => undefined);
     this.view = { mac: iface.mac, announced: new Set() };
-    this.arpSocket = PacketSocket.open(iface.index, ETHERTYPE_ARP);
+    const socketOptions = { qdiscBypass: options.qdiscBypass ?? false };
+    this.arpSocket = PacketSocket.open(iface.index, ETHERTYPE_ARP, socketOptions);
     let ndpSocket: PacketSocket | null = null;
     try {
-      ndpSocket = PacketSocket.open(iface.index, ETHERTYPE_IPV6);
+      ndpSocket = PacketSocket.open(iface.index, ETHERTYPE_IPV6, socketOptions);
       ndpSocket.setFilter(neighborSolicitationFilter());
     } catch (error) {
       ndpSocket?.close();
@@ -57,36 +79,55 @@ export class InterfaceResponder {
       throw error;
     }
     this.ndpSocket = ndpSocket;
-    this.arpSocket.receive((frames, answered) => this.handle(this.arpSocket, frames, answered, answerArp));
-    this.ndpSocket.receive((frames) => this.handle(this.ndpSocket, frames, undefined, answerNeighborSolicitation));
+    const arpStats = this.arpSocket.stats();
+    this.sockets = { receiveBuffer: arpStats.receiveBuffer, receiveBufferForced: arpStats.receiveBufferForced };
+    this.arpSocket.receive((frames, answered) => this.handle(this.arpSocket, frames, answered, answerArp), (code) => this.fail(code));
+    this.ndpSocket.receive((frames, answered) => this.handle(this.ndpSocket, frames, answered, answerNeighborSolicitation), (code) => this.fail(code));
+  }
+
+  /** Runs many add/remove calls as one change of the addon's tables; when it returns, they are current. */
+  batch(work: () => void): void {
+    this.batching++;
+    try {
+      work();
+    } finally {
+      if (--this.batching === 0) for (const family of [...this.staleTables]) this.updateFastPath(family);
+    }
   }
 
   get addresses(): readonly string[] {
     return [...this.announced.keys()];
   }
 
-  /** Runs many add/remove calls as one change of the addon's table; when it returns, the table is current. */
-  batch(work: () => void): void {
-    this.batching++;
-    try {
-      work();
-    } finally {
-      if (--this.batching === 0 && this.tableStale) this.updateArpFastPath();
-    }
+  /** Why this responder cannot be trusted to answer any more, or null while it can. */
+  get fault(): string | null {
+    return this.faultReason;
+  }
+
+  /** Both sockets' kernel and hand-over counters (the kernel's reset on reading). */
+  stats(): { readonly arp: PacketSocketStats; readonly ndp: PacketSocketStats } {
+    return { arp: this.arpSocket.stats(), ndp: this.ndpSocket.stats() };
   }
 
   add(ip: IpAddress): void {
     if (this.announced.has(ip.text)) return;
     this.announced.set(ip.text, ip);
     this.view.announced.add(ip.text);
-    if (ip.family === 4) this.updateArpFastPath();
+    this.updateFastPath(ip.family);
     if (ip.family === 6) {
       // The address is on no interface, so the kernel has not joined its solicited-node group: without
       // this membership a NIC with multicast filtering would never hand us the solicitations.
       const group = multicastMac(solicitedNodeAddress(ip.bytes)).toString('hex');
       const members = this.groups.get(group) ?? 0;
-      if (members === 0) this.ndpSocket.addMulticast(Buffer.from(group, 'hex'));
       this.groups.set(group, members + 1);
+      if (members === 0) {
+        try {
+          this.ndpSocket.addMulticast(Buffer.from(group, 'hex'));
+        } catch (error) {
+          // The device vanished under us (ENODEV): not answerable here; the announcer reopens or drops us.
+          this.fail(`solicited-node group not joined: ${(error as Error).message}`);
+        }
+      }
     }
   }
 
@@ -96,7 +137,7 @@ export class InterfaceResponder {
     this.announced.delete(text);
     this.view.announced.delete(text);
     // Synchronous: once remove returns, neither path answers for the address any more.
-    if (ip.family === 4) this.updateArpFastPath();
+    this.updateFastPath(ip.family);
     if (ip.family === 6) {
       const group = multicastMac(solicitedNodeAddress(ip.bytes)).toString('hex');
       const members = (this.groups.get(group) ?? 1) - 1;
@@ -129,23 +170,32 @@ export class InterfaceResponder {
     this.ndpSocket.close();
   }
 
-  private updateArpFastPath(): void {
-    if (!this.nativeArpFastPath) return;
-    if (this.batching > 0) {
-      this.tableStale = true;
-      return;
-    }
-    this.tableStale = false;
-    const addresses = [...this.announced.values()].filter((ip) => ip.family === 4).map((ip) => ip.bytes);
-    this.arpSocket.setArpAnswers(this.iface.mac, addresses);
+  private fail(reason: string): void {
+    if (this.closed || this.faultReason !== null) return;
+    this.faultReason = reason;
+    this.log('warn', 'responder fault', { interface: this.iface.name, reason });
+    this.onFault(reason);
   }
 
-  private handle(socket: PacketSocket, frames: readonly Buffer[], answered: readonly boolean[] | undefined, decide: (frame: Buffer, view: ResponderView) => Decision): void {
+  private updateFastPath(family: 4 | 6): void {
+    if (!this.nativeFastPath) return;
+    if (this.batching > 0) {
+      this.staleTables.add(family);
+      return;
+    }
+    this.staleTables.delete(family);
+    const addresses = [...this.announced.values()].filter((ip) => ip.family === family).map((ip) => ip.bytes);
+    if (family === 4) this.arpSocket.setAnswers(this.iface.mac, 4, addresses);
+    else this.ndpSocket.setAnswers(this.iface.mac, 16, addresses);
+  }
+
+  private handle(socket: PacketSocket, frames: readonly Buffer[], answered: readonly boolean[], decide: (frame: Buffer, view: ResponderView) => Decision): void {
     if (this.closed) return;
     for (const [index, frame] of frames.entries()) {
-      if (answered?.[index] === true) {
-        // The addon already replied (a well-formed request for an announced address): count it only.
-        const ip = formatIPv4(frame.subarray(38, 42));
+      if (answered[index] === true) {
+        // The thread already replied (a well-formed request for an announced address): count it only.
+        // Offsets: ARP target IP at 38; an NS's target at 14 + 40 (IPv6) + 8.
+        const ip = socket === this.arpSocket ? formatIPv4(frame.subarray(38, 42)) : formatIPv6(frame.subarray(62, 78));
         this.counters.requestReceived(ip);
         this.counters.responseSent(ip);
         continue;

@@ -101,6 +101,7 @@ async function judge(live: readonly string[]): Promise<{ problems: string[]; see
   const seen = census([...byIp.keys()]);
   const statuses = await statusesByService();
   const problems: string[] = [];
+  if (byIp.size !== COUNT) problems.push(`${COUNT - byIp.size} Services have no address yet`);
   for (const [ip, service] of byIp) {
     const owners = seen.owners.get(ip) ?? [];
     if (owners.length !== 1 || !live.includes(owners[0]!)) {
