@@ -40,6 +40,37 @@ export interface ListResult<T> {
   readonly resourceVersion: string;
 }
 
+/** Which objects a list or a watch returns. A watch must carry the same selectors as the list it resumes,
+ *  or every object of the namespace enters the cache with the first watch event. */
+export interface Selectors {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}
+
+export interface ListPageOptions extends Selectors {
+  readonly namespace?: string;
+  /** At most this many items; the rest follow with `continue`. */
+  readonly limit?: number;
+  /** The token of the previous page; it expires (410) once the list's snapshot is compacted away. */
+  readonly continue?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface ListPage<T> extends ListResult<T> {
+  /** Set when more pages follow. */
+  readonly continue?: string;
+}
+
+/** Pages of this size keep each list response (and the API server's memory for it) bounded. */
+export const LIST_PAGE_SIZE = 500;
+
+export interface WatchOptions extends Selectors {
+  readonly resourceVersion: string;
+  readonly timeoutSeconds: number;
+  readonly namespace?: string;
+  readonly signal: AbortSignal;
+}
+
 interface RequestOptions {
   readonly body?: unknown;
   readonly contentType?: string;
@@ -138,25 +169,43 @@ export class KubeClient {
     throw apiErrorFrom(method, path, status, text);
   }
 
-  async list<T extends KubeObject>(type: ResourceType, namespace?: string, labelSelector?: string): Promise<ListResult<T>> {
-    const list = await this.request<{ items: T[]; metadata: { resourceVersion: string } }>(
-      'GET', resourcePath(type, namespace), { query: { labelSelector } });
+  /** One page of a list. */
+  async listPage<T extends KubeObject>(type: ResourceType, options: ListPageOptions): Promise<ListPage<T>> {
+    const { namespace, labelSelector, fieldSelector, limit, signal } = options;
+    const list = await this.request<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>(
+      'GET', resourcePath(type, namespace), { query: { labelSelector, fieldSelector, limit, continue: options.continue }, signal });
     // List items carry neither apiVersion nor kind; fill them in so cached objects look like watched ones.
     const items = list.items.map((item) => ({ ...item, apiVersion: apiVersionOf(type), kind: type.kind }));
-    return { items, resourceVersion: list.metadata.resourceVersion };
+    const next = list.metadata.continue;
+    return { items, resourceVersion: list.metadata.resourceVersion, ...(next !== undefined && next !== '' ? { continue: next } : {}) };
+  }
+
+  /** Every page of a list. `selectors` is a label selector, or label and field selectors. */
+  async list<T extends KubeObject>(type: ResourceType, namespace?: string, selectors?: string | Selectors): Promise<ListResult<T>> {
+    const { labelSelector, fieldSelector } = typeof selectors === 'string' ? { labelSelector: selectors, fieldSelector: undefined } : selectors ?? {};
+    const items: T[] = [];
+    let token: string | undefined;
+    for (;;) {
+      const page: ListPage<T> = await this.listPage<T>(type, { namespace, labelSelector, fieldSelector, limit: LIST_PAGE_SIZE, continue: token });
+      items.push(...page.items);
+      if (page.continue === undefined) return { items, resourceVersion: page.resourceVersion };
+      token = page.continue;
+    }
   }
 
   /** Streams watch events until the server closes the stream, `signal` aborts, or an error. Resolves
    *  on a clean end of the stream and rejects on anything else. */
   async watch<T>(
     type: ResourceType,
-    options: { resourceVersion: string; timeoutSeconds: number; namespace?: string; signal: AbortSignal },
+    options: WatchOptions,
     onEvent: (event: WatchEvent<T>) => void,
   ): Promise<void> {
     const response = await this.open('GET', resourcePath(type, options.namespace), {
       signal: options.signal,
       query: {
         watch: true,
+        labelSelector: options.labelSelector,
+        fieldSelector: options.fieldSelector,
         resourceVersion: options.resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds: options.timeoutSeconds,

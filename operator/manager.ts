@@ -46,12 +46,13 @@ export class Manager {
     });
   }
 
-  /** One shared informer per resource type (and namespace): every controller reads the same cache. */
-  informer<T extends KubeObject>(type: ResourceType, options: Omit<InformerOptions, 'logger'> = {}): Informer<T> {
-    const key = `${type.group}/${type.plural}/${options.namespace ?? ''}/${options.labelSelector ?? ''}`;
+  /** One shared informer per resource type, namespace and selectors: every controller reads the same cache.
+   *  A transform is not part of the key: the first caller's applies to all who share the informer. */
+  informer<T extends KubeObject>(type: ResourceType, options: Omit<InformerOptions<T>, 'logger'> = {}): Informer<T> {
+    const key = `${type.group}/${type.plural}/${options.namespace ?? ''}/${options.labelSelector ?? ''}/${options.fieldSelector ?? ''}`;
     let informer = this.informerByKey.get(key);
     if (informer === undefined) {
-      informer = new Informer<KubeObject>(this.client, type, { ...options, logger: this.logger });
+      informer = new Informer<T>(this.client, type, { ...options, logger: this.logger }) as unknown as Informer<KubeObject>;
       this.informerByKey.set(key, informer);
     }
     return informer as unknown as Informer<T>;
