@@ -11,6 +11,7 @@ import {
 } from '../operator/resources.js';
 import type { IPAddressPool, L2Advertisement } from '../schemas/generated/types.js';
 import { AdvertisementsReconciler } from './advertisements.js';
+import { MemberlistSecretReconciler, memberlistSecretSelector, type Secret } from './memberlist-secret.js';
 import { Allocator } from './allocator.js';
 import { PoolsReconciler } from './pools.js';
 import { ServicesReconciler, type Service } from './services.js';
@@ -60,6 +61,13 @@ export function registerControllerReconcilers(manager: Manager, options: Control
     .watches(nodes, () => advertisements.keys())
     .watches(heartbeats, () => advertisements.keys())
     .build(logger));
+
+  // The heartbeat key announcers authenticate each other with: made once when absent, never changed.
+  const memberlist = manager.informer<Secret>(Secrets, { ...inConfigNamespace, ...memberlistSecretSelector });
+  const memberlistKey = (): string[] => ['memberlist'];
+  manager.add(controllerFor('memberlist-secret', new MemberlistSecretReconciler(client, memberlist, options.namespace, logger))
+    .watches(memberlist, memberlistKey)
+    .build(logger, memberlistKey));
 
   if (options.webhookPort !== 0) {
     const secrets = manager.informer<KubeObject>(Secrets, { ...inConfigNamespace, labelSelector: webhookCertSelector });
