@@ -20,6 +20,24 @@ export class ApiError extends Error {
   }
 }
 
+/** A write refused before it was sent: the guard (leadership's fence) said this process may not write. */
+export class WriteFencedError extends Error {
+  constructor(readonly method: string, readonly path: string, readonly reason: string) {
+    super(`${method} ${path}: not sent: ${reason}`);
+    this.name = 'WriteFencedError';
+  }
+}
+
+/** Per-call options of the simple verbs: an abort (e.g. at a renewal deadline) and a timeout. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+/** Says why a write must not go out now, or undefined when it may. Checked synchronously just before
+ *  each write is sent, so a process that wakes up after being frozen cannot slip one out. */
+export type WriteGuard = () => string | undefined;
+
 export function isStatus(error: unknown, status: number): boolean {
   return error instanceof ApiError && error.status === status;
 }
@@ -87,6 +105,7 @@ export class KubeClient {
   private readonly agent: http.Agent;
   private authHeaders: Record<string, string> = {};
   private authReadAt = 0;
+  private writeGuard: WriteGuard | undefined;
 
   private constructor(
     private readonly config: KubeConfig,
@@ -109,6 +128,15 @@ export class KubeClient {
     if (cluster?.skipTLSVerify === true) tls.rejectUnauthorized = false;
     if (cluster?.tlsServerName !== undefined) tls.servername = cluster.tlsServerName;
     return new KubeClient(config, tls, userAgent);
+  }
+
+  /** A view of this client (same connections and credentials) whose writes — every method but GET —
+   *  are refused with WriteFencedError while `guard` gives a reason. Leader-only work writes through it. */
+  withWriteGuard(guard: WriteGuard): KubeClient {
+    // Delegates to this client through the prototype chain: one agent, one credential cache.
+    const view = Object.create(this) as KubeClient;
+    view.writeGuard = guard;
+    return view;
   }
 
   private async headers(): Promise<Record<string, string>> {
@@ -144,6 +172,13 @@ export class KubeClient {
     }
     const transport = url.protocol === 'https:' ? https : http;
     const send = (attempt: number): Promise<http.IncomingMessage> => new Promise((resolve, reject) => {
+      // Last check before the request is handed to the socket (a resend too): nothing is awaited between
+      // here and end(), so a process frozen and thawed checks its guard after the thaw, not before.
+      const refused = method === 'GET' ? undefined : this.writeGuard?.();
+      if (refused !== undefined) {
+        reject(new WriteFencedError(method, path, refused));
+        return;
+      }
       const request = transport.request(url, { method, headers, agent: this.agent, signal: options.signal }, resolve);
       request.on('error', (error: NodeJS.ErrnoException) => {
         // A kept-alive connection the server closed just as we reused it fails before any answer:
@@ -245,16 +280,16 @@ export class KubeClient {
     });
   }
 
-  get<T>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
-    return this.request<T>('GET', resourcePath(type, namespace, name));
+  get<T>(type: ResourceType, namespace: string | undefined, name: string, options: CallOptions = {}): Promise<T> {
+    return this.request<T>('GET', resourcePath(type, namespace, name), options);
   }
 
-  create<T extends KubeObject>(type: ResourceType, object: T): Promise<T> {
-    return this.request<T>('POST', resourcePath(type, object.metadata.namespace), { body: object });
+  create<T extends KubeObject>(type: ResourceType, object: T, options: CallOptions = {}): Promise<T> {
+    return this.request<T>('POST', resourcePath(type, object.metadata.namespace), { ...options, body: object });
   }
 
-  update<T extends KubeObject>(type: ResourceType, object: T): Promise<T> {
-    return this.request<T>('PUT', resourcePath(type, object.metadata.namespace, object.metadata.name), { body: object });
+  update<T extends KubeObject>(type: ResourceType, object: T, options: CallOptions = {}): Promise<T> {
+    return this.request<T>('PUT', resourcePath(type, object.metadata.namespace, object.metadata.name), { ...options, body: object });
   }
 
   delete(type: ResourceType, namespace: string | undefined, name: string): Promise<unknown> {
