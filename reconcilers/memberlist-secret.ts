@@ -21,7 +21,7 @@ export interface Secret extends KubeObject {
 /** The informer options that keep only this Secret in the cache. */
 export const memberlistSecretSelector = { fieldSelector: `metadata.name=${MEMBERLIST_SECRET.name}` } as const;
 
-/** 32 bytes: the HMAC-SHA256 key size, and what MetalLB's install generates with its `openssl rand`. */
+/** 32 bytes: HMAC-SHA256's key size. (MetalLB's install stores `openssl rand -base64 128`; any length works, the key is derived.) */
 export const MEMBERLIST_KEY_BYTES = 32;
 
 export type MemberlistDecision =

@@ -15,7 +15,7 @@ import { MemberlistSecretReconciler, memberlistSecretSelector, type Secret } fro
 import { Allocator } from './allocator.js';
 import { PoolsReconciler } from './pools.js';
 import { ServicesReconciler, type Service } from './services.js';
-import { WebhookCertificateReconciler, webhookCertSelector } from './webhook-certificates.js';
+import { WEBHOOK_CERT_SECRET, WebhookCertificateReconciler, webhookCertSecretSelector, type Secret as CertificateSecret } from './webhook-certificates.js';
 import { WebhookServing } from './webhook-serving.js';
 
 export function registerControllerReconcilers(manager: Manager, options: ControllerOptions): void {
@@ -70,11 +70,11 @@ export function registerControllerReconcilers(manager: Manager, options: Control
     .build(logger, memberlistKey));
 
   if (options.webhookPort !== 0) {
-    const secrets = manager.informer<KubeObject>(Secrets, { ...inConfigNamespace, labelSelector: webhookCertSelector });
+    const secrets = manager.informer<CertificateSecret>(Secrets, { ...inConfigNamespace, ...webhookCertSecretSelector });
     const configurations = manager.informer<KubeObject>(ValidatingWebhookConfigurations);
     const certificates = new WebhookCertificateReconciler(client, {
       namespace: options.namespace,
-      secretName: 'metallb-webhook-cert',
+      secretName: WEBHOOK_CERT_SECRET,
       serviceName: 'metallb-webhook-service',
       configurationName: 'metallb-webhook-configuration',
       validityDays: 365,
