@@ -28,6 +28,8 @@ class LeaseServer {
 /** A candidate's view of the API: it can hang (a partition, a stuck connection) or fail. */
 class FakeLeaseClient implements LeaseClient {
   hang = false;
+  /** Answers GETs this late, ignoring aborts (a read whose answer was already on its way). */
+  slowGetMs = 0;
   failWith: ApiError | undefined;
   aborted = 0;
   unbounded = 0;
@@ -35,6 +37,10 @@ class FakeLeaseClient implements LeaseClient {
   constructor(private readonly server: LeaseServer, private readonly who: string, private readonly clock: () => number) {}
 
   get<T>(_type: ResourceType, _namespace: string | undefined, _name: string, options: CallOptions = {}): Promise<T> {
+    if (this.slowGetMs > 0) {
+      const lease = structuredClone(this.server.lease) as unknown as T;
+      return new Promise<T>((resolve) => setTimeout(() => resolve(lease), this.slowGetMs));
+    }
     return this.answer(options, () => {
       if (this.server.lease === undefined) throw new ApiError(404, 'NotFound', 'no lease');
       return structuredClone(this.server.lease) as unknown as T;
@@ -227,6 +233,20 @@ describe('LeaderElector: fenced leadership', () => {
     assert.equal(a.elector.stats.terms, 2, 'a rejoined as a candidate and led again');
     assert.equal(server.lease?.spec?.holderIdentity, 'a');
     await Promise.all([a.elector.stop(), b.elector.stop()]);
+  });
+
+  it('a read answered after the attempt deadline is not followed by a write', async () => {
+    const server = new LeaseServer();
+    const a = candidate(server, 'a');
+    a.elector.start();
+    await settle();
+    a.client.slowGetMs = 11_000; // the renewal's GET at 2 s answers at 13 s, past the fence at 10 s
+    await advance(14_000);
+    assert.equal(server.writes.filter((w) => w.by === 'a' && w.at >= timings.renewDeadlineMs).length, 0);
+    assert.deepEqual(a.events.slice(0, 2).map((e) => e.what), ['started', 'stopped']);
+    a.client.slowGetMs = 0;
+    await advance(12_000); // let the slow reads still on their way arrive
+    await a.elector.stop();
   });
 
   it('a leader that sees another holder stops at once', async () => {

@@ -209,7 +209,7 @@ export class LeaderElector {
     outer?.addEventListener('abort', abort, { once: true });
     this.stopController.signal.addEventListener('abort', abort, { once: true });
     try {
-      return await this.tryAcquireOrRenew(bound.signal);
+      return await this.tryAcquireOrRenew(bound.signal, deadline);
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener('abort', abort);
@@ -217,7 +217,7 @@ export class LeaderElector {
     }
   }
 
-  private async tryAcquireOrRenew(signal: AbortSignal): Promise<Attempt> {
+  private async tryAcquireOrRenew(signal: AbortSignal, deadline: number): Promise<Attempt> {
     const { namespace, name, identity, leaseDurationMs, retryPeriodMs } = this.config;
     const now = new Date();
     let current: Lease;
@@ -228,7 +228,7 @@ export class LeaderElector {
         this.logger.warn('reading the lease failed', { error: signal.aborted ? 'aborted at the attempt deadline' : errorText(error) });
         return { acquired: false };
       }
-      return await this.write('create', this.record(now, undefined), signal);
+      return this.late(signal, deadline) ? { acquired: false } : await this.write('create', this.record(now, undefined), signal);
     }
     const spec = current.spec ?? {};
     const recordText = JSON.stringify(spec);
@@ -246,7 +246,13 @@ export class LeaderElector {
       // successor then takes over within leaseDuration + one retryPeriod of observation lag.
       if (expiresInMs > 0) return { acquired: false, heldByOther: true, retryInMs: Math.min(retryPeriodMs, expiresInMs + 1) };
     }
-    return await this.write('update', this.record(now, spec), signal, current);
+    return this.late(signal, deadline) ? { acquired: false } : await this.write('update', this.record(now, spec), signal, current);
+  }
+
+  /** The read answered, but after the attempt's deadline (a process frozen mid-attempt runs I/O callbacks
+   *  before its overdue timers): a write now would carry a decision from before the freeze. */
+  private late(signal: AbortSignal, deadline: number): boolean {
+    return signal.aborted || this.now() >= deadline;
   }
 
   private record(now: Date, previous: LeaseSpec | undefined): LeaseSpec {
