@@ -41,8 +41,6 @@ export class FakeApi implements ListWatchClient {
   private compactedRv = 0;
   readonly listCalls: ListPageOptions[] = [];
   readonly watchCalls: WatchOptions[] = [];
-  /** Errors the next list calls throw, in order (e.g. an injected 410 on a continue token). */
-  readonly listFailures: Array<(options: ListPageOptions) => unknown> = [];
 
   constructor(readonly type: ResourceType) {}
 
@@ -92,8 +90,6 @@ export class FakeApi implements ListWatchClient {
   async listPage<T extends KubeObject>(_type: ResourceType, options: ListPageOptions): Promise<ListPage<T>> {
     this.listCalls.push(options);
     await Promise.resolve();
-    const failure = this.listFailures.shift();
-    if (failure !== undefined) throw failure(options);
     let snapshot: Snapshot;
     let offset = 0;
     if (options.continue !== undefined) {
