@@ -3,7 +3,8 @@
 //  - least privilege: each ServiceAccount's own token is refused (403) what its component does not need;
 //  - fenced leadership: a controller frozen (SIGSTOP) for 2 × leaseDuration loses the lease to the
 //    standby and, once thawed, makes no write at all (every request of each candidate passes through a
-//    counting proxy), then leaves; started again, it rejoins as a standby.
+//    counting proxy), then leaves; started again, it rejoins as a standby;
+//  - the controller creates Secret memberlist when absent and never changes an existing one.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -322,5 +323,34 @@ test('fencing: a leader frozen for 2 × leaseDuration makes no write after the s
     await Promise.all(started.map((c) => c.exited));
     proxyA.close();
     proxyB.close();
+  }
+});
+
+test('the controller creates Secret memberlist (32 random bytes) when absent and never changes an existing one', async () => {
+  await cluster.client.delete(Secrets, NS, 'memberlist');
+  const token = cluster.kubectl('create', 'token', 'controller', '-n', NS, '--duration=1h').trim();
+  const one = startCandidate('memberlist-maker', cluster.plane.server, token);
+  try {
+    let key = '';
+    await waitFor('Secret memberlist', async () => {
+      try {
+        const secret = await cluster.client.get<{ data?: Record<string, string> }>(Secrets, NS, 'memberlist');
+        key = secret.data?.secretkey ?? '';
+        return key !== '';
+      } catch (error) {
+        if (isStatus(error, 404)) return false;
+        throw error;
+      }
+    }, 30_000);
+    assert.equal(Buffer.from(key, 'base64').length, 32);
+    // An administrator rotates it (MetalLB's way: a new value of their choosing); the controller keeps it.
+    const rotated = Buffer.from('a'.repeat(172)).toString('base64');
+    await cluster.client.patch(Secrets, NS, 'memberlist', { data: { secretkey: rotated } });
+    await sleep(3000);
+    const after = await cluster.client.get<{ data?: Record<string, string> }>(Secrets, NS, 'memberlist');
+    assert.equal(after.data?.secretkey, rotated);
+  } finally {
+    one.process.kill('SIGKILL');
+    await one.exited;
   }
 });
