@@ -347,8 +347,8 @@ test('the controller creates Secret memberlist (32 random bytes) when absent and
     const rotated = Buffer.from('a'.repeat(172)).toString('base64');
     await cluster.client.patch(Secrets, NS, 'memberlist', { data: { secretkey: rotated } });
     await sleep(3000);
-    const after = await cluster.client.get<{ data?: Record<string, string> }>(Secrets, NS, 'memberlist');
-    assert.equal(after.data?.secretkey, rotated);
+    const kept = await cluster.client.get<{ data?: Record<string, string> }>(Secrets, NS, 'memberlist');
+    assert.equal(kept.data?.secretkey, rotated);
   } finally {
     one.process.kill('SIGKILL');
     await one.exited;
