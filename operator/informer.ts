@@ -38,8 +38,9 @@ export interface InformerOptions<T extends KubeObject = KubeObject> {
   /** As labelSelector, e.g. `metadata.name=memberlist`. */
   readonly fieldSelector?: string;
   /** Applied to every listed and watched object before it is cached and handed to handlers; keep what
-   *  reconcilers read, drop the rest. Default: `stripManagedFields`. */
-  readonly transform?: (object: T) => T;
+   *  reconcilers read, drop the rest. Default: `stripManagedFields`. (A method signature, so that an
+   *  Informer<Service> still passes where an Informer<KubeObject> is read.) */
+  transform?(object: T): T;
   /** Items per list page (default LIST_PAGE_SIZE). */
   readonly pageSize?: number;
   /** Restart a watch that delivered nothing, not even a bookmark, for this long. */
@@ -61,7 +62,7 @@ export class Informer<T extends KubeObject> {
   private readonly logger: Logger;
   /** Counts for tests and metrics: how often the informer listed and how often a watch restarted. */
   readonly stats = { lists: 0, listPages: 0, listRestarts: 0, watchRestarts: 0, silenceRestarts: 0 };
-  private readonly transform: (object: T) => T;
+  private readonly transform: { apply(object: T): T };
 
   constructor(
     private readonly client: ListWatchClient,
@@ -69,7 +70,8 @@ export class Informer<T extends KubeObject> {
     private readonly options: InformerOptions<T> = {},
   ) {
     this.logger = (options.logger ?? silentLogger).child({ informer: type.plural });
-    this.transform = options.transform ?? stripManagedFields;
+    const transform = options.transform?.bind(options) ?? stripManagedFields;
+    this.transform = { apply: transform };
   }
 
   on(handlers: InformerHandlers<T>): this {
@@ -165,7 +167,7 @@ export class Informer<T extends KubeObject> {
         continue;
       }
       this.stats.listPages++;
-      for (const item of page.items) items.push(this.transform(item));
+      for (const item of page.items) items.push(this.transform.apply(item));
       if (page.continue === undefined) return { items, resourceVersion: page.resourceVersion };
       token = page.continue;
     }
@@ -231,7 +233,7 @@ export class Informer<T extends KubeObject> {
     const rv = event.object.metadata.resourceVersion;
     if (rv !== undefined) this.resourceVersion = rv;
     if (event.type === 'BOOKMARK') return;
-    const object = this.transform(event.object);
+    const object = this.transform.apply(event.object);
     const key = objectKey(object);
     if (event.type === 'DELETED') {
       const known = this.cache.get(key);
