@@ -4,12 +4,16 @@
 //    diffed against the cache so deletes missed while away are delivered as deletes;
 //  - a watch that stays silent past a deadline is restarted: the server sends a bookmark about once a
 //    minute, so silence means a dead connection (a half-open TCP stream never errors on its own).
+// The cache holds only what a reconciler reads, as controller-runtime's does: the same label and field
+// selectors on the list and on every watch, and a transform applied before caching (by default it drops
+// `metadata.managedFields`, often the largest part of an object and read by nobody here). Lists come in
+// pages of LIST_PAGE_SIZE; the list's resourceVersion resumes the watch.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, watchRestartBackoff, type BackoffPolicy } from './backoff.js';
-import { isStatus, type KubeClient, type WatchEvent } from './kube-client.js';
+import { isStatus, LIST_PAGE_SIZE, type KubeClient, type ListPage, type WatchEvent } from './kube-client.js';
 import { errorText, silentLogger, type Logger } from './log.js';
-import { objectKey, type KubeObject, type ResourceType } from './resources.js';
+import { objectKey, type KubeObject, type ObjectMeta, type ResourceType } from './resources.js';
 
 export interface InformerHandlers<T> {
   add?(object: T): void;
@@ -17,9 +21,28 @@ export interface InformerHandlers<T> {
   delete?(object: T): void;
 }
 
-export interface InformerOptions {
+/** What an informer needs of the API: the REST client, or a fake in tests (`fake-api.ts`). */
+export type ListWatchClient = Pick<KubeClient, 'listPage' | 'watch'>;
+
+/** Drops `metadata.managedFields`: server-side apply's bookkeeping, which no reconciler reads. */
+export function stripManagedFields<T extends KubeObject>(object: T): T {
+  if (!('managedFields' in object.metadata)) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata as ObjectMeta & { managedFields?: unknown };
+  return { ...object, metadata };
+}
+
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   readonly namespace?: string;
+  /** Applied to the list and to every watch alike: the cache holds only matching objects. */
   readonly labelSelector?: string;
+  /** As labelSelector, e.g. `metadata.name=memberlist`. */
+  readonly fieldSelector?: string;
+  /** Applied to every listed and watched object before it is cached and handed to handlers; keep what
+   *  reconcilers read, drop the rest. Default: `stripManagedFields`. (A method signature, so that an
+   *  Informer<Service> still passes where an Informer<KubeObject> is read.) */
+  transform?(object: T): T;
+  /** Items per list page (default LIST_PAGE_SIZE). */
+  readonly pageSize?: number;
   /** Restart a watch that delivered nothing, not even a bookmark, for this long. */
   readonly silenceDeadlineMs?: number;
   /** Asks the server to end each watch after this long (client-go: 5–10 min), spreading reconnects. */
@@ -38,14 +61,17 @@ export class Informer<T extends KubeObject> {
   private running: Promise<void> | undefined;
   private readonly logger: Logger;
   /** Counts for tests and metrics: how often the informer listed and how often a watch restarted. */
-  readonly stats = { lists: 0, watchRestarts: 0, silenceRestarts: 0 };
+  readonly stats = { lists: 0, listPages: 0, listRestarts: 0, watchRestarts: 0, silenceRestarts: 0 };
+  private readonly transform: { apply(object: T): T };
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: ListWatchClient,
     readonly type: ResourceType,
-    private readonly options: InformerOptions = {},
+    private readonly options: InformerOptions<T> = {},
   ) {
     this.logger = (options.logger ?? silentLogger).child({ informer: type.plural });
+    const transform = options.transform?.bind(options) ?? stripManagedFields;
+    this.transform = { apply: transform };
   }
 
   on(handlers: InformerHandlers<T>): this {
@@ -116,8 +142,39 @@ export class Informer<T extends KubeObject> {
     }
   }
 
+  /** Every page of the list, transformed, with the resourceVersion of its snapshot. */
+  private async listAll(): Promise<{ items: T[]; resourceVersion: string }> {
+    const { namespace, labelSelector, fieldSelector } = this.options;
+    const items: T[] = [];
+    let token: string | undefined;
+    let limit: number | undefined = this.options.pageSize ?? LIST_PAGE_SIZE;
+    for (;;) {
+      let page: ListPage<T>;
+      try {
+        page = await this.client.listPage<T>(this.type, {
+          namespace, labelSelector, fieldSelector, limit, continue: token, signal: this.stopController.signal,
+        });
+      } catch (error) {
+        // A continue token names a snapshot; once etcd compacts it the server answers 410. The pages read
+        // so far belong to that lost snapshot, so start over, and unpaginated (client-go's pager does the
+        // same): a list that keeps outliving compaction would otherwise never finish.
+        if (token === undefined || !isStatus(error, 410)) throw error;
+        this.stats.listRestarts++;
+        this.logger.info('list continue token expired, listing again in one page', { items: items.length });
+        items.length = 0;
+        token = undefined;
+        limit = undefined;
+        continue;
+      }
+      this.stats.listPages++;
+      for (const item of page.items) items.push(this.transform.apply(item));
+      if (page.continue === undefined) return { items, resourceVersion: page.resourceVersion };
+      token = page.continue;
+    }
+  }
+
   private async relist(): Promise<void> {
-    const { items, resourceVersion } = await this.client.list<T>(this.type, this.options.namespace, this.options.labelSelector);
+    const { items, resourceVersion } = await this.listAll();
     this.stats.lists++;
     const seen = new Set<string>();
     for (const item of items) {
@@ -150,6 +207,8 @@ export class Informer<T extends KubeObject> {
         resourceVersion: this.resourceVersion,
         timeoutSeconds,
         namespace: this.options.namespace,
+        labelSelector: this.options.labelSelector,
+        fieldSelector: this.options.fieldSelector,
         signal: watchAbort.signal,
       }, (event) => {
         events++;
@@ -171,10 +230,10 @@ export class Informer<T extends KubeObject> {
   }
 
   private apply(event: WatchEvent<T>): void {
-    const object = event.object;
-    const rv = object.metadata.resourceVersion;
+    const rv = event.object.metadata.resourceVersion;
     if (rv !== undefined) this.resourceVersion = rv;
     if (event.type === 'BOOKMARK') return;
+    const object = this.transform.apply(event.object);
     const key = objectKey(object);
     if (event.type === 'DELETED') {
       const known = this.cache.get(key);

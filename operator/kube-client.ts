@@ -20,6 +20,24 @@ export class ApiError extends Error {
   }
 }
 
+/** A write refused before it was sent: the guard (leadership's fence) said this process may not write. */
+export class WriteFencedError extends Error {
+  constructor(readonly method: string, readonly path: string, readonly reason: string) {
+    super(`${method} ${path}: not sent: ${reason}`);
+    this.name = 'WriteFencedError';
+  }
+}
+
+/** Per-call options of the simple verbs: an abort (e.g. at a renewal deadline) and a timeout. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+/** Says why a write must not go out now, or undefined when it may. Checked synchronously just before
+ *  each write is sent, so a process that wakes up after being frozen cannot slip one out. */
+export type WriteGuard = () => string | undefined;
+
 export function isStatus(error: unknown, status: number): boolean {
   return error instanceof ApiError && error.status === status;
 }
@@ -40,6 +58,37 @@ export interface ListResult<T> {
   readonly resourceVersion: string;
 }
 
+/** Which objects a list or a watch returns. A watch must carry the same selectors as the list it resumes,
+ *  or every object of the namespace enters the cache with the first watch event. */
+export interface Selectors {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}
+
+export interface ListPageOptions extends Selectors {
+  readonly namespace?: string;
+  /** At most this many items; the rest follow with `continue`. */
+  readonly limit?: number;
+  /** The token of the previous page; it expires (410) once the list's snapshot is compacted away. */
+  readonly continue?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface ListPage<T> extends ListResult<T> {
+  /** Set when more pages follow. */
+  readonly continue?: string;
+}
+
+/** Pages of this size keep each list response (and the API server's memory for it) bounded. */
+export const LIST_PAGE_SIZE = 500;
+
+export interface WatchOptions extends Selectors {
+  readonly resourceVersion: string;
+  readonly timeoutSeconds: number;
+  readonly namespace?: string;
+  readonly signal: AbortSignal;
+}
+
 interface RequestOptions {
   readonly body?: unknown;
   readonly contentType?: string;
@@ -56,6 +105,7 @@ export class KubeClient {
   private readonly agent: http.Agent;
   private authHeaders: Record<string, string> = {};
   private authReadAt = 0;
+  private writeGuard: WriteGuard | undefined;
 
   private constructor(
     private readonly access: ClusterAccess,
@@ -70,6 +120,15 @@ export class KubeClient {
 
   static async create(access: ClusterAccess, userAgent = 'l2lb'): Promise<KubeClient> {
     return new KubeClient(access, access.tls, userAgent);
+  }
+
+  /** A view of this client (same connections and credentials) whose writes — every method but GET —
+   *  are refused with WriteFencedError while `guard` gives a reason. Leader-only work writes through it. */
+  withWriteGuard(guard: WriteGuard): KubeClient {
+    // Delegates to this client through the prototype chain: one agent, one credential cache.
+    const view = Object.create(this) as KubeClient;
+    view.writeGuard = guard;
+    return view;
   }
 
   private async headers(): Promise<Record<string, string>> {
@@ -98,6 +157,13 @@ export class KubeClient {
     }
     const transport = url.protocol === 'https:' ? https : http;
     const send = (attempt: number): Promise<http.IncomingMessage> => new Promise((resolve, reject) => {
+      // Last check before the request is handed to the socket (a resend too): nothing is awaited between
+      // here and end(), so a process frozen and thawed checks its guard after the thaw, not before.
+      const refused = method === 'GET' ? undefined : this.writeGuard?.();
+      if (refused !== undefined) {
+        reject(new WriteFencedError(method, path, refused));
+        return;
+      }
       const request = transport.request(url, { method, headers, agent: this.agent, signal: options.signal }, resolve);
       request.on('error', (error: NodeJS.ErrnoException) => {
         // A kept-alive connection the server closed just as we reused it fails before any answer:
@@ -123,25 +189,43 @@ export class KubeClient {
     throw apiErrorFrom(method, path, status, text);
   }
 
-  async list<T extends KubeObject>(type: ResourceType, namespace?: string, labelSelector?: string): Promise<ListResult<T>> {
-    const list = await this.request<{ items: T[]; metadata: { resourceVersion: string } }>(
-      'GET', resourcePath(type, namespace), { query: { labelSelector } });
+  /** One page of a list. */
+  async listPage<T extends KubeObject>(type: ResourceType, options: ListPageOptions): Promise<ListPage<T>> {
+    const { namespace, labelSelector, fieldSelector, limit, signal } = options;
+    const list = await this.request<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>(
+      'GET', resourcePath(type, namespace), { query: { labelSelector, fieldSelector, limit, continue: options.continue }, signal });
     // List items carry neither apiVersion nor kind; fill them in so cached objects look like watched ones.
     const items = list.items.map((item) => ({ ...item, apiVersion: apiVersionOf(type), kind: type.kind }));
-    return { items, resourceVersion: list.metadata.resourceVersion };
+    const next = list.metadata.continue;
+    return { items, resourceVersion: list.metadata.resourceVersion, ...(next !== undefined && next !== '' ? { continue: next } : {}) };
+  }
+
+  /** Every page of a list. `selectors` is a label selector, or label and field selectors. */
+  async list<T extends KubeObject>(type: ResourceType, namespace?: string, selectors?: string | Selectors): Promise<ListResult<T>> {
+    const { labelSelector, fieldSelector } = typeof selectors === 'string' ? { labelSelector: selectors, fieldSelector: undefined } : selectors ?? {};
+    const items: T[] = [];
+    let token: string | undefined;
+    for (;;) {
+      const page: ListPage<T> = await this.listPage<T>(type, { namespace, labelSelector, fieldSelector, limit: LIST_PAGE_SIZE, continue: token });
+      items.push(...page.items);
+      if (page.continue === undefined) return { items, resourceVersion: page.resourceVersion };
+      token = page.continue;
+    }
   }
 
   /** Streams watch events until the server closes the stream, `signal` aborts, or an error. Resolves
    *  on a clean end of the stream and rejects on anything else. */
   async watch<T>(
     type: ResourceType,
-    options: { resourceVersion: string; timeoutSeconds: number; namespace?: string; signal: AbortSignal },
+    options: WatchOptions,
     onEvent: (event: WatchEvent<T>) => void,
   ): Promise<void> {
     const response = await this.open('GET', resourcePath(type, options.namespace), {
       signal: options.signal,
       query: {
         watch: true,
+        labelSelector: options.labelSelector,
+        fieldSelector: options.fieldSelector,
         resourceVersion: options.resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds: options.timeoutSeconds,
@@ -181,16 +265,16 @@ export class KubeClient {
     });
   }
 
-  get<T>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
-    return this.request<T>('GET', resourcePath(type, namespace, name));
+  get<T>(type: ResourceType, namespace: string | undefined, name: string, options: CallOptions = {}): Promise<T> {
+    return this.request<T>('GET', resourcePath(type, namespace, name), options);
   }
 
-  create<T extends KubeObject>(type: ResourceType, object: T): Promise<T> {
-    return this.request<T>('POST', resourcePath(type, object.metadata.namespace), { body: object });
+  create<T extends KubeObject>(type: ResourceType, object: T, options: CallOptions = {}): Promise<T> {
+    return this.request<T>('POST', resourcePath(type, object.metadata.namespace), { ...options, body: object });
   }
 
-  update<T extends KubeObject>(type: ResourceType, object: T): Promise<T> {
-    return this.request<T>('PUT', resourcePath(type, object.metadata.namespace, object.metadata.name), { body: object });
+  update<T extends KubeObject>(type: ResourceType, object: T, options: CallOptions = {}): Promise<T> {
+    return this.request<T>('PUT', resourcePath(type, object.metadata.namespace, object.metadata.name), { ...options, body: object });
   }
 
   delete(type: ResourceType, namespace: string | undefined, name: string): Promise<unknown> {

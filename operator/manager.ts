@@ -3,6 +3,12 @@
 //          wait for sync (ready) → leader election, if any → controllers;
 //   stop (SIGTERM): controllers stop taking keys and finish in-flight work → the lease is released →
 //          informers stop → HTTP endpoints close.
+// With leader election, `client` is fenced: its writes are refused (before they are sent) whenever the
+// elector cannot vouch for our leadership, so a leader that was cut off or frozen past renewDeadline
+// writes nothing, even from work that was already in flight. Only the elector writes unfenced (the
+// Lease itself). A leader that loses its lease stops its controllers and shuts down: its reconcilers
+// hold state from its term (the allocator's view), so it rejoins as a fresh standby when its supervisor
+// restarts it, as controller-runtime's managers do.
 // Reconcilers receive what they need from here; they construct nothing global.
 
 import type { Controller } from './controller.js';
@@ -37,7 +43,7 @@ export class Manager {
   private markDone!: () => void;
 
   constructor(private readonly options: ManagerOptions) {
-    this.client = options.client;
+    this.client = options.leaderElection === undefined ? options.client : options.client.withWriteGuard(() => this.writeFence());
     this.logger = options.logger;
     this.done = new Promise((resolve) => (this.markDone = resolve));
     this.http = new HttpEndpoints({
@@ -46,12 +52,13 @@ export class Manager {
     });
   }
 
-  /** One shared informer per resource type (and namespace): every controller reads the same cache. */
-  informer<T extends KubeObject>(type: ResourceType, options: Omit<InformerOptions, 'logger'> = {}): Informer<T> {
-    const key = `${type.group}/${type.plural}/${options.namespace ?? ''}/${options.labelSelector ?? ''}`;
+  /** One shared informer per resource type, namespace and selectors: every controller reads the same cache.
+   *  A transform is not part of the key: the first caller's applies to all who share the informer. */
+  informer<T extends KubeObject>(type: ResourceType, options: Omit<InformerOptions<T>, 'logger'> = {}): Informer<T> {
+    const key = `${type.group}/${type.plural}/${options.namespace ?? ''}/${options.labelSelector ?? ''}/${options.fieldSelector ?? ''}`;
     let informer = this.informerByKey.get(key);
     if (informer === undefined) {
-      informer = new Informer<KubeObject>(this.client, type, { ...options, logger: this.logger });
+      informer = new Informer<T>(this.client, type, { ...options, logger: this.logger }) as unknown as Informer<KubeObject>;
       this.informerByKey.set(key, informer);
     }
     return informer as unknown as Informer<T>;
@@ -72,6 +79,12 @@ export class Manager {
     return this.elector === undefined ? this.controllersRunning : this.elector.isLeader();
   }
 
+  /** Why leader-only writes must not go out now (undefined: they may). */
+  private writeFence(): string | undefined {
+    if (this.elector === undefined) return 'leader election has not started';
+    return this.elector.writeFence();
+  }
+
   async start(): Promise<void> {
     const port = await this.http.listen(this.options.httpPort ?? 0, this.options.httpHost);
     this.logger.info('serving health endpoints', { port });
@@ -84,10 +97,14 @@ export class Manager {
       this.startControllers();
       return;
     }
-    this.elector = new LeaderElector(this.client, election, {
-      onStartedLeading: () => this.startControllers(),
+    // The elector writes the Lease with the unfenced client: renewing is how the fence moves.
+    this.elector = new LeaderElector(this.options.client, election, {
+      onStartedLeading: () => {
+        if (this.stopping === undefined) this.startControllers();
+      },
       onStoppedLeading: () => {
-        // A replica that lost its lease may hold stale decisions: stop, and let the supervisor restart it.
+        // Writes are already refused (the fence); stop the controllers too. A replica that lost its
+        // lease may hold stale decisions: shut down, and let the supervisor restart it as a standby.
         if (this.stopping === undefined) {
           this.logger.error('leadership lost; stopping');
           void this.stop();

@@ -1,14 +1,13 @@
-// A self-signed CA and a serving certificate for the webhook's Service, made with the openssl CLI:
-// Node 20's crypto can sign but cannot build X.509 certificates, and a CLI call keeps the dependency
-// list as it is. I/O (temporary files, a child process); the result or the reason it failed is a value.
+// A CA and a serving certificate for the webhook's Service, minted in-process: keys from Node's WebCrypto
+// (ECDSA P-256), certificates built by @peculiar/x509 (docs/decisions.md says why that library). Nothing
+// touches the filesystem and no process is spawned, so it works under the shipped securityContext
+// (read-only root, no /tmp). The result or the reason it failed is a value.
 
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+// @peculiar/x509 resolves its ASN.1 serializers through tsyringe, which needs the Reflect metadata API;
+// this import must stay ahead of the library's.
+import 'reflect-metadata';
+import { randomBytes, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
 
 export interface WebhookCertificateRequest {
   readonly service: string;
@@ -18,11 +17,12 @@ export interface WebhookCertificateRequest {
   /** Extra subject alternative names, e.g. 127.0.0.1 when the API server calls the webhook by URL. */
   readonly ipAddresses?: readonly string[];
   readonly dnsNames?: readonly string[];
-  readonly openssl?: string;
+  /** When the certificates start to be valid (default: now). */
+  readonly now?: Date;
 }
 
 export interface WebhookCertificates {
-  /** PEM of the CA: the ValidatingWebhookConfiguration's caBundle (base64 of this text). */
+  /** PEM of the CA: what the ValidatingWebhookConfiguration's caBundle carries. */
   readonly caCert: string;
   readonly caKey: string;
   /** PEM of the serving certificate and its key, for the HTTPS server. */
@@ -37,34 +37,73 @@ export function serviceDnsNames(service: string, namespace: string): string[] {
   return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
 }
 
+const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+// Another machine's clock may run a little behind ours; a certificate valid from "now" would be refused
+// there for the difference.
+const BACKDATE_MS = 5 * 60_000;
+const crypto = webcrypto;
+
+async function keyPair(): Promise<webcrypto.CryptoKeyPair> {
+  return await crypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+}
+
+async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
+  return x509.PemConverter.encode(await crypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
+}
+
+function serial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f; // a positive INTEGER
+  return bytes.toString('hex');
+}
+
 export async function generateWebhookCertificates(request: WebhookCertificateRequest): Promise<CertificateResult> {
-  const openssl = request.openssl ?? 'openssl';
-  const days = String(request.days ?? 365);
-  const dir = await mkdtemp(join(tmpdir(), 'l2lb-webhook-certs-'));
-  const file = (name: string): string => join(dir, name);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const sans = [
-    ...serviceDnsNames(request.service, request.namespace).map((name) => `DNS:${name}`),
-    ...(request.dnsNames ?? []).map((name) => `DNS:${name}`),
-    ...(request.ipAddresses ?? []).map((ip) => `IP:${ip}`),
-  ];
+  const now = request.now ?? new Date();
+  const notBefore = new Date(now.getTime() - BACKDATE_MS);
+  const notAfter = new Date(now.getTime() + (request.days ?? 365) * 24 * 3600_000);
   try {
-    await run(openssl, ['req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', days,
-      '-subj', '/CN=l2lb-webhook-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-    await run(openssl, ['req', ...ec, '-keyout', file('tls.key'), '-out', file('tls.csr'),
-      '-subj', `/CN=${request.service}.${request.namespace}.svc`]);
-    await writeFile(
-      file('ext.cnf'),
-      `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${sans.join(',')}\n`,
-    );
-    await run(openssl, ['x509', '-req', '-in', file('tls.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'),
-      '-CAcreateserial', '-out', file('tls.crt'), '-days', days, '-extfile', file('ext.cnf')]);
-    const [caCert, caKey, cert, key] = await Promise.all(['ca.crt', 'ca.key', 'tls.crt', 'tls.key'].map((n) => readFile(file(n), 'utf8')));
-    return { ok: true, caCert: caCert ?? '', caKey: caKey ?? '', cert: cert ?? '', key: key ?? '' };
+    const caKeys = await keyPair();
+    // A distinct name per CA, so that the old and the new one can sit side by side in a caBundle and in logs.
+    const caName = `CN=l2lb-webhook-ca-${randomBytes(4).toString('hex')}`;
+    const ca = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: serial(), name: caName, notBefore, notAfter, keys: caKeys, signingAlgorithm: algorithm,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey, false, crypto),
+      ],
+    }, crypto);
+    const servingKeys = await keyPair();
+    const names = [
+      ...serviceDnsNames(request.service, request.namespace).map((value) => ({ type: 'dns' as const, value })),
+      ...(request.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+      ...(request.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+    ];
+    const serving = await x509.X509CertificateGenerator.create({
+      serialNumber: serial(),
+      subject: `CN=${request.service}.${request.namespace}.svc`,
+      issuer: ca.subject,
+      notBefore,
+      notAfter,
+      publicKey: servingKeys.publicKey,
+      signingKey: caKeys.privateKey,
+      signingAlgorithm: algorithm,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension(names),
+        await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey, false, crypto),
+      ],
+    }, crypto);
+    return {
+      ok: true,
+      caCert: ca.toString('pem'),
+      caKey: await privateKeyPem(caKeys.privateKey),
+      cert: serving.toString('pem'),
+      key: await privateKeyPem(servingKeys.privateKey),
+    };
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    return { ok: false, reason: `openssl (${openssl}) failed: ${detail}` };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    return { ok: false, reason: `minting the webhook certificates failed: ${error instanceof Error ? error.message : String(error)}` };
   }
 }

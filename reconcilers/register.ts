@@ -11,10 +11,11 @@ import {
 } from '../operator/resources.js';
 import type { IPAddressPool, L2Advertisement } from '../schemas/generated/types.js';
 import { AdvertisementsReconciler } from './advertisements.js';
+import { MemberlistSecretReconciler, memberlistSecretSelector, type Secret } from './memberlist-secret.js';
 import { Allocator } from './allocator.js';
 import { PoolsReconciler } from './pools.js';
 import { ServicesReconciler, type Service } from './services.js';
-import { WebhookCertificateReconciler, webhookCertSelector } from './webhook-certificates.js';
+import { WEBHOOK_CERT_SECRET, WebhookCertificateReconciler, webhookCertSecretSelector, type Secret as CertificateSecret } from './webhook-certificates.js';
 import { WebhookServing } from './webhook-serving.js';
 
 export function registerControllerReconcilers(manager: Manager, options: ControllerOptions): void {
@@ -61,12 +62,19 @@ export function registerControllerReconcilers(manager: Manager, options: Control
     .watches(heartbeats, () => advertisements.keys())
     .build(logger));
 
+  // The heartbeat key announcers authenticate each other with: made once when absent, never changed.
+  const memberlist = manager.informer<Secret>(Secrets, { ...inConfigNamespace, ...memberlistSecretSelector });
+  const memberlistKey = (): string[] => ['memberlist'];
+  manager.add(controllerFor('memberlist-secret', new MemberlistSecretReconciler(client, memberlist, options.namespace, logger))
+    .watches(memberlist, memberlistKey)
+    .build(logger, memberlistKey));
+
   if (options.webhookPort !== 0) {
-    const secrets = manager.informer<KubeObject>(Secrets, { ...inConfigNamespace, labelSelector: webhookCertSelector });
+    const secrets = manager.informer<CertificateSecret>(Secrets, { ...inConfigNamespace, ...webhookCertSecretSelector });
     const configurations = manager.informer<KubeObject>(ValidatingWebhookConfigurations);
     const certificates = new WebhookCertificateReconciler(client, {
       namespace: options.namespace,
-      secretName: 'metallb-webhook-cert',
+      secretName: WEBHOOK_CERT_SECRET,
       serviceName: 'metallb-webhook-service',
       configurationName: 'metallb-webhook-configuration',
       validityDays: 365,

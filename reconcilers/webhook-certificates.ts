@@ -1,7 +1,18 @@
-// The webhook's certificate, owned by the controller: a CA and a serving certificate kept in a Secret
-// (so every controller replica serves the same one), renewed when a third of its life is left, and the
-// CA kept in the ValidatingWebhookConfiguration's caBundle, which `kubectl apply` of the manifest would
-// otherwise wipe. Runs on the leader only; every replica serves from the Secret (see webhook-serving.ts).
+// The webhook's certificates, owned by the controller: a CA and a serving certificate kept in a Secret (so
+// every controller replica serves the same one), renewed when a third of the serving certificate's life
+// is left, and the CAs kept in the ValidatingWebhookConfiguration's caBundle, which `kubectl apply` of the
+// manifest would otherwise wipe. Runs on the leader only; every replica serves from the Secret
+// (webhook-serving.ts).
+//
+// Rotation has no gap because the API server always trusts the CA of whatever certificate any replica
+// serves. One step per reconcile, decided by `nextRotationStep` from plain facts:
+//   stage-next      mint a new CA and serving certificate, kept beside the current ones in the Secret;
+//   publish-bundle  caBundle := current CA + next CA (+ a retiring CA): trusted before it is served;
+//   promote         after settleMs: the next pair becomes current (replicas swap their certificate), the
+//                   old CA stays in caBundle as "retiring", for replicas that have not swapped yet;
+//   drop-retired    after settleMs more: the old CA leaves the Secret, then (publish-bundle) the caBundle.
+// Only when there is no usable certificate at all (first start, or one destroyed) is a pair minted and
+// served at once: there is nothing valid to overlap with.
 
 import { X509Certificate } from 'node:crypto';
 import type { Reconciler, Result } from '../operator/controller.js';
@@ -11,7 +22,9 @@ import { Secrets, ValidatingWebhookConfigurations, type KubeObject } from '../op
 import { generateWebhookCertificates, type WebhookCertificates } from '../operator/webhook-certs.js';
 
 export const WEBHOOK_CERT_LABELS = { 'app.kubernetes.io/part-of': 'l2lb', 'l2lb.dev/role': 'webhook-certificate' } as const;
-export const webhookCertSelector = Object.entries(WEBHOOK_CERT_LABELS).map(([k, v]) => `${k}=${v}`).join(',');
+export const WEBHOOK_CERT_SECRET = 'metallb-webhook-cert';
+/** The informer options that keep only the certificate Secret in the cache (and let RBAC name it). */
+export const webhookCertSecretSelector = { fieldSelector: `metadata.name=${WEBHOOK_CERT_SECRET}` } as const;
 
 export interface WebhookCertificateConfig {
   readonly namespace: string;
@@ -21,9 +34,12 @@ export interface WebhookCertificateConfig {
   readonly validityDays: number;
   /** Extra subject alternative names (the lab calls the webhook at 127.0.0.1). */
   readonly ipAddresses: readonly string[];
+  /** How long each rotation phase waits for the API server and every replica to catch up (default 60 s). */
+  readonly settleMs?: number;
 }
 
-interface Secret extends KubeObject {
+export interface Secret extends KubeObject {
+  type?: string;
   data?: Record<string, string>;
 }
 
@@ -32,13 +48,127 @@ interface WebhookConfiguration extends KubeObject {
 }
 
 const MAX_RECHECK_MS = 60 * 60_000;
+const STEP_RECHECK_MS = 1000;
+export const DEFAULT_SETTLE_MS = 60_000;
 
+/** What the Secret holds: the pair being served, a pair waiting for the caBundle, a CA being retired. */
+export interface StoredCertificates {
+  readonly current?: WebhookCertificates;
+  readonly next?: WebhookCertificates & { readonly since: number };
+  readonly retired?: { readonly caCert: string; readonly since: number };
+}
+
+const decode = (data: Record<string, string>, key: string): string => Buffer.from(data[key] ?? '', 'base64').toString('utf8');
+
+function pairFrom(data: Record<string, string>, prefix: string): WebhookCertificates | undefined {
+  const pair = { caCert: decode(data, `${prefix}ca.crt`), caKey: decode(data, `${prefix}ca.key`), cert: decode(data, `${prefix}tls.crt`), key: decode(data, `${prefix}tls.key`) };
+  return Object.values(pair).every((value) => value !== '') ? pair : undefined;
+}
+
+/** The pair being served, when all four parts are present. */
 export function certificatesFromSecret(secret: Secret | undefined): WebhookCertificates | undefined {
+  return secret?.data === undefined ? undefined : pairFrom(secret.data, '');
+}
+
+export function storedFromSecret(secret: Secret | undefined): StoredCertificates {
   const data = secret?.data;
-  if (data === undefined) return undefined;
-  const text = (key: string): string => Buffer.from(data[key] ?? '', 'base64').toString('utf8');
-  const certificates = { caCert: text('ca.crt'), caKey: text('ca.key'), cert: text('tls.crt'), key: text('tls.key') };
-  return Object.values(certificates).every((value) => value !== '') ? certificates : undefined;
+  if (data === undefined) return {};
+  const current = pairFrom(data, '');
+  const next = pairFrom(data, 'next-');
+  const nextSince = Date.parse(decode(data, 'next-since'));
+  const retiredCa = decode(data, 'retired-ca.crt');
+  const retiredSince = Date.parse(decode(data, 'retired-since'));
+  return {
+    ...(current === undefined ? {} : { current }),
+    ...(next === undefined || Number.isNaN(nextSince) ? {} : { next: { ...next, since: nextSince } }),
+    ...(retiredCa === '' || Number.isNaN(retiredSince) ? {} : { retired: { caCert: retiredCa, since: retiredSince } }),
+  };
+}
+
+/** The Secret's data for `stored` (base64, as the API wants it). */
+export function secretData(stored: StoredCertificates): Record<string, string> {
+  const text: Record<string, string> = {};
+  const put = (prefix: string, pair: WebhookCertificates): void => {
+    Object.assign(text, { [`${prefix}ca.crt`]: pair.caCert, [`${prefix}ca.key`]: pair.caKey, [`${prefix}tls.crt`]: pair.cert, [`${prefix}tls.key`]: pair.key });
+  };
+  if (stored.current !== undefined) put('', stored.current);
+  if (stored.next !== undefined) {
+    put('next-', stored.next);
+    text['next-since'] = new Date(stored.next.since).toISOString();
+  }
+  if (stored.retired !== undefined) {
+    text['retired-ca.crt'] = stored.retired.caCert;
+    text['retired-since'] = new Date(stored.retired.since).toISOString();
+  }
+  return Object.fromEntries(Object.entries(text).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+}
+
+/** The PEM certificates in a caBundle (base64 of concatenated PEM). */
+export function bundleCertificates(caBundle: string | undefined): string[] {
+  const text = Buffer.from(caBundle ?? '', 'base64').toString('utf8');
+  return (text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((pem) => pem.trim());
+}
+
+/** The CAs the API server must trust for `stored`: every one whose certificate a replica may serve. */
+export function desiredBundle(stored: StoredCertificates): string[] {
+  const cas = [stored.current?.caCert, stored.next?.caCert, stored.retired?.caCert].filter((ca): ca is string => ca !== undefined);
+  return [...new Set(cas.map((ca) => ca.trim()))];
+}
+
+export function bundleText(cas: readonly string[]): string {
+  return Buffer.from(cas.map((ca) => `${ca.trim()}\n`).join('')).toString('base64');
+}
+
+export interface RotationFacts {
+  readonly now: number;
+  readonly stored: StoredCertificates;
+  /** Whether the current pair can be served at all (readable, unexpired, with every required name). */
+  readonly currentUsable: boolean;
+  /** When the current serving certificate is due for renewal. */
+  readonly renewAt: number;
+  /** The CAs each webhook of the configuration trusts; undefined when there is no configuration. */
+  readonly bundles: ReadonlyArray<readonly string[]> | undefined;
+  readonly settleMs: number;
+}
+
+export type RotationStep =
+  | { readonly step: 'mint-first' }
+  | { readonly step: 'stage-next' }
+  | { readonly step: 'publish-bundle'; readonly bundle: readonly string[] }
+  | { readonly step: 'promote' }
+  | { readonly step: 'drop-retired' }
+  | { readonly step: 'wait'; readonly untilMs: number };
+
+const sameSet = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((item) => b.includes(item));
+
+/** The one thing to do next; see the top of this file for the phases. */
+export function nextRotationStep(facts: RotationFacts): RotationStep {
+  const { stored, now, settleMs } = facts;
+  if (stored.current === undefined || !facts.currentUsable) return { step: 'mint-first' };
+  // The bundle first, always: nothing is promoted, and no CA dropped, until the API server's trust
+  // matches what the Secret says may be served.
+  const bundle = desiredBundle(stored);
+  if (facts.bundles !== undefined && facts.bundles.some((trusted) => !sameSet(trusted.map((ca) => ca.trim()), bundle))) {
+    return { step: 'publish-bundle', bundle };
+  }
+  if (stored.next !== undefined) {
+    const ready = stored.next.since + settleMs;
+    return now >= ready ? { step: 'promote' } : { step: 'wait', untilMs: ready };
+  }
+  if (stored.retired !== undefined) {
+    const ready = stored.retired.since + settleMs;
+    return now >= ready ? { step: 'drop-retired' } : { step: 'wait', untilMs: ready };
+  }
+  return facts.renewAt <= now ? { step: 'stage-next' } : { step: 'wait', untilMs: facts.renewAt };
+}
+
+/** The Secret's contents after `step` (for the steps that change it). */
+export function applyStep(stored: StoredCertificates, step: 'promote' | 'drop-retired', now: number): StoredCertificates {
+  if (step === 'drop-retired') return stored.current === undefined ? {} : { current: stored.current };
+  if (stored.next === undefined || stored.current === undefined) return stored;
+  const { since: _since, ...next } = stored.next;
+  return { current: next, retired: { caCert: stored.current.caCert, since: now } };
 }
 
 /** When the serving certificate should be replaced: a third of its life before it expires, or now if it
@@ -57,18 +187,62 @@ export function renewalTime(certificates: WebhookCertificates | undefined, requi
   }
 }
 
+/** Whether a pair can be served at `now`: readable, with every required name, not expired. */
+export function usable(certificates: WebhookCertificates | undefined, requiredNames: readonly string[], now: number): boolean {
+  if (certificates === undefined) return false;
+  try {
+    const cert = new X509Certificate(certificates.cert);
+    const names = cert.subjectAltName ?? '';
+    return requiredNames.every((name) => names.includes(name)) && Date.parse(cert.validTo) > now;
+  } catch {
+    return false;
+  }
+}
+
 export class WebhookCertificateReconciler implements Reconciler {
   constructor(
     private readonly client: KubeClient,
     private readonly config: WebhookCertificateConfig,
     private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async reconcile(): Promise<Result> {
-    const certificates = await this.ensureSecret();
-    await this.ensureCaBundle(certificates.caCert);
-    const renewAt = renewalTime(certificates, this.requiredNames()).getTime();
-    return { requeueAfterMs: Math.max(1000, Math.min(MAX_RECHECK_MS, renewAt - Date.now())) };
+    const { namespace, secretName, configurationName } = this.config;
+    const secret = await this.read<Secret>(Secrets, namespace, secretName);
+    const configuration = await this.read<WebhookConfiguration>(ValidatingWebhookConfigurations, undefined, configurationName);
+    const stored = storedFromSecret(secret);
+    const now = this.now();
+    const names = this.requiredNames();
+    const step = nextRotationStep({
+      now,
+      stored,
+      currentUsable: usable(stored.current, names, now),
+      renewAt: renewalTime(stored.current, names).getTime(),
+      bundles: configuration?.webhooks?.map((webhook) => bundleCertificates(webhook.clientConfig?.caBundle)),
+      settleMs: this.config.settleMs ?? DEFAULT_SETTLE_MS,
+    });
+    switch (step.step) {
+      case 'wait':
+        if (configuration === undefined) this.logger.warn('no ValidatingWebhookConfiguration to keep the CA in', { name: configurationName });
+        return { requeueAfterMs: Math.max(STEP_RECHECK_MS, Math.min(MAX_RECHECK_MS, step.untilMs - now)) };
+      case 'mint-first':
+        await this.writeSecret(secret, { current: await this.mint() }, 'minted the webhook certificate');
+        break;
+      case 'stage-next':
+        await this.writeSecret(secret, { ...stored, next: { ...(await this.mint()), since: now } }, 'staged the next webhook certificate');
+        break;
+      case 'publish-bundle':
+        if (configuration !== undefined) await this.publishBundle(configuration, step.bundle);
+        break;
+      case 'promote':
+        await this.writeSecret(secret, applyStep(stored, 'promote', now), 'serving the next webhook certificate; the old CA is retiring');
+        break;
+      case 'drop-retired':
+        await this.writeSecret(secret, applyStep(stored, 'drop-retired', now), 'dropped the retired webhook CA');
+        break;
+    }
+    return { requeueAfterMs: STEP_RECHECK_MS };
   }
 
   private requiredNames(): string[] {
@@ -76,47 +250,45 @@ export class WebhookCertificateReconciler implements Reconciler {
     return [`DNS:${serviceName}.${namespace}.svc`, ...ipAddresses.map((ip) => `IP Address:${ip}`)];
   }
 
-  private async ensureSecret(): Promise<WebhookCertificates> {
-    const { namespace, secretName } = this.config;
-    let secret: Secret | undefined;
+  private async read<T>(type: typeof Secrets, namespace: string | undefined, name: string): Promise<T | undefined> {
     try {
-      secret = await this.client.get<Secret>(Secrets, namespace, secretName);
+      return await this.client.get<T>(type, namespace, name);
     } catch (error) {
-      if (!isStatus(error, 404)) throw error;
-    }
-    const current = certificatesFromSecret(secret);
-    if (current !== undefined && renewalTime(current, this.requiredNames()).getTime() > Date.now()) return current;
-    const generated = await generateWebhookCertificates({
-      service: this.config.serviceName, namespace, days: this.config.validityDays, ipAddresses: this.config.ipAddresses,
-    });
-    if (!generated.ok) throw new Error(`webhook certificate: ${generated.reason}`);
-    const data = Object.fromEntries(Object.entries({
-      'ca.crt': generated.caCert, 'ca.key': generated.caKey, 'tls.crt': generated.cert, 'tls.key': generated.key,
-    }).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
-    const body: Secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace, labels: { ...WEBHOOK_CERT_LABELS } }, data };
-    if (secret === undefined) await this.client.create(Secrets, { ...body, ...{ type: 'kubernetes.io/tls' } });
-    else await this.client.update(Secrets, { ...body, metadata: { ...body.metadata, resourceVersion: secret.metadata.resourceVersion } });
-    this.logger.info(secret === undefined ? 'created the webhook certificate' : 'renewed the webhook certificate', { secret: `${namespace}/${secretName}` });
-    return generated;
-  }
-
-  private async ensureCaBundle(caCert: string): Promise<void> {
-    let configuration: WebhookConfiguration;
-    try {
-      configuration = await this.client.get<WebhookConfiguration>(ValidatingWebhookConfigurations, undefined, this.config.configurationName);
-    } catch (error) {
-      if (isStatus(error, 404)) {
-        this.logger.warn('no ValidatingWebhookConfiguration to keep the CA in', { name: this.config.configurationName });
-        return;
-      }
+      if (isStatus(error, 404)) return undefined;
       throw error;
     }
-    const caBundle = Buffer.from(caCert).toString('base64');
+  }
+
+  private async mint(): Promise<WebhookCertificates> {
+    const generated = await generateWebhookCertificates({
+      service: this.config.serviceName, namespace: this.config.namespace, days: this.config.validityDays, ipAddresses: this.config.ipAddresses,
+    });
+    if (!generated.ok) throw new Error(`webhook certificate: ${generated.reason}`);
+    const { ok: _ok, ...pair } = generated;
+    return pair;
+  }
+
+  private async writeSecret(existing: Secret | undefined, stored: StoredCertificates, message: string): Promise<void> {
+    const { namespace, secretName } = this.config;
+    const body: Secret = {
+      apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls',
+      metadata: { name: secretName, namespace, labels: { ...WEBHOOK_CERT_LABELS } },
+      data: secretData(stored),
+    };
+    // The resourceVersion makes each step a compare-and-swap: a step decided on stale facts fails (409)
+    // and is decided again.
+    if (existing === undefined) await this.client.create(Secrets, body);
+    else await this.client.update(Secrets, { ...body, type: existing.type ?? body.type, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } });
+    this.logger.info(message, { secret: `${namespace}/${secretName}` });
+  }
+
+  private async publishBundle(configuration: WebhookConfiguration, bundle: readonly string[]): Promise<void> {
+    const caBundle = bundleText(bundle);
     const patch = (configuration.webhooks ?? []).flatMap((webhook, i) =>
       webhook.clientConfig?.caBundle === caBundle ? [] : [{ op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle }]);
     if (patch.length === 0) return;
     await this.client.patch(ValidatingWebhookConfigurations, undefined, this.config.configurationName,
       [{ op: 'test', path: '/metadata/resourceVersion', value: configuration.metadata.resourceVersion }, ...patch], 'json');
-    this.logger.info('updated the webhook caBundle', { webhooks: patch.length });
+    this.logger.info('updated the webhook caBundle', { webhooks: patch.length, cas: bundle.length });
   }
 }

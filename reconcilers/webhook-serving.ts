@@ -1,42 +1,80 @@
 // Every controller replica serves admission from the certificate the leader keeps in the Secret: the
-// server starts when the Secret first appears and swaps certificates when it changes (rotation).
+// server starts when the Secret first appears and swaps certificates when it changes (rotation). A port
+// that cannot be bound (in use, not permitted) is logged and tried again with backoff: the replica keeps
+// running and says so, rather than dying on an unhandled rejection.
 
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay, type BackoffPolicy } from '../operator/backoff.js';
 import type { Informer } from '../operator/informer.js';
-import type { Logger } from '../operator/log.js';
-import type { KubeObject } from '../operator/resources.js';
+import { errorText, type Logger } from '../operator/log.js';
 import { WebhookServer } from '../operator/webhook-server.js';
 import type { IPAddressPool } from '../schemas/generated/types.js';
-import { certificatesFromSecret } from './webhook-certificates.js';
+import { certificatesFromSecret, WEBHOOK_CERT_SECRET, type Secret } from './webhook-certificates.js';
+
+const listenBackoff: BackoffPolicy = { initialMs: 1000, maxMs: 30_000, jitter: 0.2 };
 
 export class WebhookServing {
   private server: WebhookServer | undefined;
   private servedCert = '';
+  private pending: { cert: string; key: string } | undefined;
+  private starting: Promise<void> | undefined;
+  private readonly stopController = new AbortController();
+  /** For tests and health: how many listen attempts failed. */
+  listenFailures = 0;
 
   constructor(
-    private readonly secrets: Informer<KubeObject>,
+    private readonly secrets: Informer<Secret>,
     private readonly pools: Informer<IPAddressPool>,
     private readonly listen: { port: number; host: string },
     private readonly logger: Logger,
+    private readonly backoff: BackoffPolicy = listenBackoff,
   ) {
-    const follow = (secret: KubeObject): void => void this.serve(secret);
-    secrets.on({ add: follow, update: (_old, secret) => follow(secret) });
+    secrets.on({ add: (secret) => this.follow(secret), update: (_old, secret) => this.follow(secret) });
   }
 
-  private async serve(secret: KubeObject): Promise<void> {
+  /** Serving, on the certificate from the Secret. */
+  isServing(): boolean {
+    return this.server !== undefined && this.starting === undefined;
+  }
+
+  private follow(secret: Secret): void {
+    if (secret.metadata.name !== WEBHOOK_CERT_SECRET) return;
     const certificates = certificatesFromSecret(secret);
     if (certificates === undefined || certificates.cert === this.servedCert) return;
     this.servedCert = certificates.cert;
-    if (this.server === undefined) {
-      this.server = new WebhookServer({ cert: certificates.cert, key: certificates.key, pools: () => this.pools.list(), ...this.listen });
-      const port = await this.server.start();
-      this.logger.info('serving the admission webhook', { port });
-    } else {
+    if (this.server !== undefined) {
       this.server.updateCertificate(certificates.cert, certificates.key);
       this.logger.info('webhook certificate swapped');
+      return;
+    }
+    this.pending = { cert: certificates.cert, key: certificates.key };
+    this.starting ??= this.startServing().finally(() => (this.starting = undefined));
+  }
+
+  private async startServing(): Promise<void> {
+    for (let attempt = 0; !this.stopController.signal.aborted; attempt++) {
+      const certificates = this.pending;
+      if (certificates === undefined) return;
+      const server = new WebhookServer({ ...certificates, pools: () => this.pools.list(), ...this.listen });
+      try {
+        const port = await server.start();
+        this.server = server;
+        // A rotation seen while the port was being bound.
+        if (this.pending !== certificates && this.pending !== undefined) server.updateCertificate(this.pending.cert, this.pending.key);
+        this.logger.info('serving the admission webhook', { port });
+        return;
+      } catch (error) {
+        this.listenFailures++;
+        const delayMs = backoffDelay(this.backoff, attempt);
+        this.logger.error('the admission webhook cannot listen; retrying', { error: errorText(error), ...this.listen, delayMs });
+        await sleep(delayMs, undefined, { signal: this.stopController.signal }).catch(() => undefined);
+      }
     }
   }
 
   async stop(): Promise<void> {
+    this.stopController.abort();
+    await this.starting;
     await this.server?.stop();
   }
 }

@@ -1,0 +1,75 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeClient, WriteFencedError } from './kube-client.js';
+import { ConfigMaps, Secrets } from './resources.js';
+
+/** A plain-HTTP stand-in for the API server that records what it was asked. */
+let server: Server;
+let client: KubeClient;
+const seen: Array<{ method: string; path: string; query: URLSearchParams }> = [];
+
+before(async () => {
+  server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://x');
+    seen.push({ method: request.method ?? '', path: url.pathname, query: url.searchParams });
+    request.resume();
+    if (url.searchParams.get('watch') === 'true') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(`${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'memberlist', resourceVersion: '7' } } })}\n`);
+      return;
+    }
+    const page = url.searchParams.get('continue');
+    const body = request.method === 'GET'
+      ? { items: [{ metadata: { name: page === null ? 'a' : 'b' } }], metadata: { resourceVersion: '5', ...(page === null ? { continue: 'next' } : {}) } }
+      : { metadata: { name: 'x' } };
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  client = await KubeClient.create({ server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, tls: {}, authHeaders: async () => ({ Authorization: 'Bearer t' }) }, 'test');
+});
+after(() => {
+  client.close();
+  server.close();
+});
+
+describe('KubeClient', () => {
+  it('a watch carries the label and field selectors, as the list does', async () => {
+    seen.length = 0;
+    const events: string[] = [];
+    await client.watch(Secrets, {
+      resourceVersion: '5', timeoutSeconds: 60, namespace: 'metallb-system', labelSelector: 'a=b', fieldSelector: 'metadata.name=memberlist',
+      signal: new AbortController().signal,
+    }, (event) => events.push(event.type));
+    assert.deepEqual(events, ['ADDED']);
+    const query = seen[0]?.query;
+    assert.equal(query?.get('labelSelector'), 'a=b');
+    assert.equal(query?.get('fieldSelector'), 'metadata.name=memberlist');
+    assert.equal(query?.get('resourceVersion'), '5');
+  });
+
+  it('list() follows continue tokens, 500 items a page, with both selectors on every page', async () => {
+    seen.length = 0;
+    const list = await client.list(ConfigMaps, 'ns', { labelSelector: 'a=b', fieldSelector: 'metadata.name!=c' });
+    assert.deepEqual(list.items.map((i) => i.metadata.name), ['a', 'b']);
+    assert.equal(list.resourceVersion, '5');
+    assert.deepEqual(seen.map((s) => [s.query.get('limit'), s.query.get('continue'), s.query.get('labelSelector'), s.query.get('fieldSelector')]),
+      [['500', null, 'a=b', 'metadata.name!=c'], ['500', 'next', 'a=b', 'metadata.name!=c']]);
+  });
+
+  it('a write-guarded view refuses writes before sending them, and still reads', async () => {
+    seen.length = 0;
+    let fence: string | undefined = 'not the leader';
+    const fenced = client.withWriteGuard(() => fence);
+    await assert.rejects(fenced.update(ConfigMaps, { metadata: { namespace: 'ns', name: 'x' } }), WriteFencedError);
+    await assert.rejects(fenced.patch(ConfigMaps, 'ns', 'x', {}), /not sent: not the leader/);
+    await assert.rejects(fenced.delete(ConfigMaps, 'ns', 'x'), WriteFencedError);
+    await fenced.get(ConfigMaps, 'ns', 'x');
+    assert.deepEqual(seen.map((s) => s.method), ['GET'], 'no write reached the server');
+    fence = undefined;
+    await fenced.update(ConfigMaps, { metadata: { namespace: 'ns', name: 'x' } });
+    await client.update(ConfigMaps, { metadata: { namespace: 'ns', name: 'x' } });
+    assert.deepEqual(seen.map((s) => s.method), ['GET', 'PUT', 'PUT']);
+  });
+});
