@@ -16,7 +16,9 @@ import { Manager } from './manager.js';
 import { HEARTBEAT_LABEL, INTERFACES_ANNOTATION, NodeHeartbeat, type HeartbeatLease } from './node-heartbeat.js';
 import { parseDuration, parsePort } from './options.js';
 import { MEMBERLIST_PORT, PeerHeartbeats } from './peer-heartbeats.js';
-import { EndpointSlices, IPAddressPools, L2Advertisements, Leases, Nodes, ServiceL2Statuses, Services } from './resources.js';
+import { EndpointSlices, IPAddressPools, L2Advertisements, Leases, Nodes, Secrets, ServiceL2Statuses, Services, type KubeObject } from './resources.js';
+import { MEMBERLIST_SECRET } from './heartbeat-auth.js';
+import { memberlistSecretSelector } from '../reconcilers/memberlist-secret.js';
 import type { IPAddressPool, L2Advertisement, ServiceL2Status } from '../schemas/generated/types.js';
 import { ANNOUNCER_KEY, AnnouncerReconciler, NODE_LABEL, type EndpointSlice, type Node } from '../reconcilers/announcer.js';
 import { ServiceL2StatusReconciler } from '../reconcilers/servicel2status.js';
@@ -38,6 +40,7 @@ function parseAnnouncerOptions(argv: readonly string[], env: NodeJS.ProcessEnv =
       'http-host': { type: 'string', default: '0.0.0.0' },
       'memberlist-port': { type: 'string', default: String(MEMBERLIST_PORT) },
       'udp-deadline': { type: 'string', default: '500ms' },
+      'answer-grace': { type: 'string', default: '500ms' },
       'lb-class': { type: 'string' },
       'announce-from-cordoned': { type: 'boolean', default: false },
     },
@@ -51,6 +54,7 @@ function parseAnnouncerOptions(argv: readonly string[], env: NodeJS.ProcessEnv =
     httpHost: values['http-host'],
     memberlistPort: parsePort('memberlist-port', values['memberlist-port']),
     udpDeadlineMs: parseDuration('udp-deadline', values['udp-deadline']),
+    answerGraceMs: parseDuration('answer-grace', values['answer-grace']),
     loadBalancerClass: values['lb-class'] === '' ? undefined : values['lb-class'],
     announceFromCordoned: values['announce-from-cordoned'],
   };
@@ -89,8 +93,13 @@ async function main(): Promise<void> {
   const advertisements = manager.informer<L2Advertisement>(L2Advertisements, ns);
   const leases = manager.informer<HeartbeatLease>(Leases, { ...ns, labelSelector: `${HEARTBEAT_LABEL}=true` });
   const statuses = manager.informer<ServiceL2Status>(ServiceL2Statuses, { ...ns, labelSelector: `${NODE_LABEL}=${options.node}` });
+  const memberlist = manager.informer<Secret>(Secrets, { ...ns, ...memberlistSecretSelector });
 
-  const wire = new L2Announcer({ log: (level, msg, fields) => logger[level === 'debug' ? 'debug' : level](msg, fields) });
+  let healthChanged: () => void = () => undefined;
+  const wire = new L2Announcer({
+    log: (level, msg, fields) => logger[level === 'debug' ? 'debug' : level](msg, fields),
+    onHealthChange: () => healthChanged(),
+  });
   await wire.start();
   const heartbeat = new NodeHeartbeat(client, options.namespace, options.node, logger);
   let enqueue: () => void = () => undefined;
@@ -113,11 +122,20 @@ async function main(): Promise<void> {
     heartbeat.setInterfaces(names);
     enqueue();
   });
+  // The memberlist key authenticates heartbeats; without it we send and accept none (Leases carry
+  // liveness) and say so in /readyz.
+  const keyFrom = (secret: Secret | undefined): Uint8Array | undefined => {
+    const data = secret?.data?.[MEMBERLIST_SECRET.key];
+    return data === undefined ? undefined : Buffer.from(data, 'base64');
+  };
+  memberlist.on({ add: (s) => peers.setKey(keyFrom(s)), update: (_, s) => peers.setKey(keyFrom(s)), delete: () => peers.setKey(undefined) });
+  const answering = new Answering(wire, options.answerGraceMs);
   const reconciler = new AnnouncerReconciler({
     self: options.node, namespace: options.namespace, services, endpointSlices, nodes, pools, advertisements,
     leases, statuses: statusWriter, peers, wire, logger,
     events: new EventRecorder(client, 'metallb.io/speaker', options.node, logger),
     ownInterfaces: interfaces.current,
+    selfAnswering: () => answering.answering,
     loadBalancerClass: options.loadBalancerClass,
     eligibility: { announceFromCordoned: options.announceFromCordoned },
     liveness: { udpDeadlineMs: options.udpDeadlineMs },
@@ -133,7 +151,27 @@ async function main(): Promise<void> {
   // liveness, which the ticker below watches without a full recompute on every renewal.
   const interfacesOf = (lease: HeartbeatLease): string => lease.metadata.annotations?.[INTERFACES_ANNOTATION] ?? '';
   leases.on({ add: () => enqueue(), delete: () => enqueue(), update: (before, after) => { if (interfacesOf(before) !== interfacesOf(after)) enqueue(); } });
-  const livenessTicker = setInterval(() => { if (reconciler.livenessChanged()) enqueue(); }, LIVENESS_TICK_MS);
+  // Can we answer? A responder broken past the grace makes us fall silent (goodbye: peers take over at
+  // once) and claim nothing, until it is repaired.
+  const judgeAnswering = (): void => {
+    if (!answering.changed()) return;
+    logger.warn(answering.answering ? 'answering again' : 'cannot answer: handing every address over', { problems: wire.health().problems });
+    peers.setSilent(!answering.answering);
+    enqueue();
+  };
+  healthChanged = judgeAnswering;
+  const livenessTicker = setInterval(() => {
+    judgeAnswering();
+    if (reconciler.livenessChanged()) enqueue();
+  }, LIVENESS_TICK_MS);
+  manager.addReadinessCheck('responders', () => {
+    const { ok, problems } = wire.health();
+    return ok ? { ok: true } : { ok: false, reason: problems.map((p) => `responder ${p.interface}: ${p.reason} since ${new Date(p.sinceMs).toISOString()}`).join(', ') };
+  });
+  manager.addReadinessCheck('heartbeats', () => (peers.keyed ? { ok: true }
+    : { ok: false, reason: `no key in Secret ${options.namespace}/${MEMBERLIST_SECRET.name}: peers' liveness from Leases only` }));
+  manager.addHealthCheck('heartbeats', () => (peers.running || !started ? { ok: true } : { ok: false, reason: 'the heartbeat thread stopped' }));
+  let started = false;
   nodes.on({
     add: () => void peers.setPeers(peerAddresses(nodes.list())),
     update: () => void peers.setPeers(peerAddresses(nodes.list())),
@@ -161,10 +199,28 @@ async function main(): Promise<void> {
   // our addresses over at once, and they must not fall silent in between.
   await reconciler.firstReconcile;
   await peers.start();
+  started = true;
   heartbeat.start();
   logger.info('announcing as a live member', { peers: nodes.list().length - 1 });
   await manager.done;
   process.exit(0);
+}
+
+/** Whether this node can answer for what it owns: every interface the announcements want has a working
+ *  responder, or the broken one has been broken for less than the grace (a short flap is repaired in
+ *  place: the responder reopens and re-sends its gratuitous schedule, and nothing moves). */
+class Answering {
+  answering = true;
+
+  constructor(private readonly wire: L2Announcer, private readonly graceMs: number) {}
+
+  /** Re-judges; true when the verdict changed. */
+  changed(now = Date.now()): boolean {
+    const broken = this.wire.health().problems.some((problem) => now - problem.sinceMs >= this.graceMs);
+    if (broken === !this.answering) return false;
+    this.answering = !broken;
+    return true;
+  }
 }
 
 /** Logs the main thread's worst event-loop delays once a minute when they pass 100 ms: the delays that
@@ -195,6 +251,10 @@ class DropLog {
     this.lastLogged.set(reason, now);
     this.logger.warn('heartbeat dropped', { reason, from, total: this.counts.get(reason) });
   }
+}
+
+interface Secret extends KubeObject {
+  data?: Record<string, string>;
 }
 
 function peerAddresses(nodes: readonly Node[]): Map<string, string> {

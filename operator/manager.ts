@@ -12,7 +12,7 @@
 // Reconcilers receive what they need from here; they construct nothing global.
 
 import type { Controller } from './controller.js';
-import { HttpEndpoints } from './http-endpoints.js';
+import { HttpEndpoints, type Probe } from './http-endpoints.js';
 import { Informer, type InformerOptions } from './informer.js';
 import type { KubeClient } from './kube-client.js';
 import { LeaderElector, type LeaderElectionConfig } from './leader.js';
@@ -25,6 +25,15 @@ export interface ManagerOptions {
   readonly httpPort?: number;
   readonly httpHost?: string;
   readonly leaderElection?: LeaderElectionConfig;
+}
+
+function firstProblem(checks: ReadonlyMap<string, Probe>): ReturnType<Probe> {
+  const problems: string[] = [];
+  for (const [name, probe] of checks) {
+    const result = probe();
+    if (!result.ok) problems.push(`${name}: ${result.reason}`);
+  }
+  return problems.length === 0 ? { ok: true } : { ok: false, reason: problems.join('; ') };
 }
 
 export class Manager {
@@ -47,9 +56,24 @@ export class Manager {
     this.logger = options.logger;
     this.done = new Promise((resolve) => (this.markDone = resolve));
     this.http = new HttpEndpoints({
-      healthz: () => ({ ok: true }),
-      readyz: () => (this.synced ? { ok: true } : { ok: false, reason: 'informer caches not synced' }),
+      healthz: () => firstProblem(this.healthChecks),
+      readyz: () => (this.synced ? firstProblem(this.readinessChecks) : { ok: false, reason: 'informer caches not synced' }),
     });
+  }
+
+  private readonly healthChecks = new Map<string, Probe>();
+  private readonly readinessChecks = new Map<string, Probe>();
+
+  /** /healthz fails while `probe` does: the process cannot do its job at all and should be restarted. */
+  addHealthCheck(name: string, probe: Probe): this {
+    this.healthChecks.set(name, probe);
+    return this;
+  }
+
+  /** /readyz fails while `probe` does, with its reason: the process is up but not doing all of its job. */
+  addReadinessCheck(name: string, probe: Probe): this {
+    this.readinessChecks.set(name, probe);
+    return this;
   }
 
   /** One shared informer per resource type, namespace and selectors: every controller reads the same cache.

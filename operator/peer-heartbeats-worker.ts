@@ -11,7 +11,9 @@
 
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { parentPort, workerData } from 'node:worker_threads';
-import { parseHeartbeat, type Heartbeat } from './peer-heartbeats-format.js';
+import {
+  createSender, openHeartbeat, sealHeartbeat, sealingKey, type DropReason, type HeartbeatKeyring, type HeartbeatKind, type ReplayState,
+} from './heartbeat-auth.js';
 
 export interface HeartbeatWorkerData {
   readonly self: string;
@@ -24,6 +26,10 @@ export interface HeartbeatWorkerData {
 
 export type ToWorker =
   | { readonly type: 'peers'; readonly version: number; readonly peers: ReadonlyArray<readonly [name: string, address: string, slot: number]> }
+  /** The keys from Secret memberlist; none: we neither send nor accept heartbeats (Leases carry liveness). */
+  | { readonly type: 'keys'; readonly ring: HeartbeatKeyring | undefined }
+  /** Silent: say goodbye and stop saying alive (this node cannot answer for its addresses); or resume. */
+  | { readonly type: 'silent'; readonly silent: boolean }
   | { readonly type: 'stop' };
 
 export type FromWorker =
@@ -34,7 +40,7 @@ export type FromWorker =
   | { readonly type: 'dropped'; readonly reason: DropReason; readonly from: string }
   | { readonly type: 'stopped' };
 
-export type DropReason = 'malformed' | 'unknown-node' | 'wrong-source';
+export type { DropReason } from './heartbeat-auth.js';
 
 /** How often this thread checks that it is not itself stalled, and what counts as a stall. */
 const TICK_MS = 10;
@@ -59,22 +65,31 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
   let peers = new Map<string, { address: string; slot: number }>();
   let socket: Socket | undefined;
   let sender: NodeJS.Timeout | undefined;
+  let keys: HeartbeatKeyring | undefined;
+  let silent = false;
+  const numbering = createSender(data.self);
+  const replay: ReplayState = new Map();
 
-  const send = (kind: Heartbeat['kind']): void => {
-    if (socket === undefined) return;
-    const datagram = Buffer.from(JSON.stringify({ l2lb: 1, node: data.self, kind } satisfies Heartbeat));
+  const send = (kind: HeartbeatKind): void => {
+    // Without the key we say nothing: an unauthenticated heartbeat is one anybody could forge.
+    if (socket === undefined || keys === undefined) return;
+    const now = Date.now();
+    const datagram = sealHeartbeat(numbering.next(kind, now), sealingKey(keys, now));
     for (const { address } of peers.values()) socket.send(datagram, data.port, address, () => undefined);
   };
 
   const receive = (datagram: Buffer, from: RemoteInfo): void => {
     const now = BigInt(Date.now());
-    const heartbeat = parseHeartbeat(datagram);
-    if (heartbeat === undefined) return post({ type: 'dropped', reason: 'malformed', from: from.address });
+    // Authenticated (HMAC with the memberlist key), fresh, not a replay, and from the node's own address:
+    // another host cannot speak for a node, nor repeat what it said.
+    const opened = openHeartbeat(datagram, {
+      keys, source: from.address, expectedAddress: (node) => peers.get(node)?.address, now: Number(now), replay,
+    });
+    if (!opened.ok) return post({ type: 'dropped', reason: opened.reason, from: from.address });
+    const heartbeat = opened.message;
     if (heartbeat.node === data.self) return;
     const peer = peers.get(heartbeat.node);
     if (peer === undefined) return post({ type: 'dropped', reason: 'unknown-node', from: from.address });
-    // A heartbeat counts only from the node's own address: another host cannot speak for it.
-    if (peer.address !== from.address) return post({ type: 'dropped', reason: 'wrong-source', from: from.address });
     const heard = Atomics.load(times, heardSlot(peer.slot));
     const goodbye = Atomics.load(times, goodbyeSlot(peer.slot));
     if (heartbeat.kind === 'goodbye') {
@@ -105,6 +120,16 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
   }, TICK_MS);
 
   port.on('message', (message: ToWorker) => {
+    if (message.type === 'silent') {
+      if (message.silent && !silent) for (let i = 0; i < 3; i++) send('goodbye');
+      silent = message.silent;
+      if (!silent) send('alive');
+      return;
+    }
+    if (message.type === 'keys') {
+      keys = message.ring === undefined ? undefined : revive(message.ring);
+      return;
+    }
     if (message.type === 'peers') {
       peers = new Map(message.peers.filter(([name]) => name !== data.self).map(([name, address, slot]) => [name, { address, slot }]));
       return post({ type: 'peers-applied', version: message.version });
@@ -126,10 +151,16 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
     udp.removeAllListeners('error');
     udp.on('error', () => undefined); // a send to an unreachable peer is not our failure
     socket = udp;
-    sender = setInterval(() => send('alive'), data.intervalMs);
-    send('alive');
+    sender = setInterval(() => { if (!silent) send('alive'); }, data.intervalMs);
+    if (!silent) send('alive');
     post({ type: 'ready' });
   });
+}
+
+/** Keys cross threads as Uint8Arrays; the codec wants Buffers. */
+function revive(ring: HeartbeatKeyring): HeartbeatKeyring {
+  const key = (k: HeartbeatKeyring['current']) => ({ ...k, mac: Buffer.from(k.mac) });
+  return { ...ring, current: key(ring.current), ...(ring.previous === undefined ? {} : { previous: key(ring.previous) }) };
 }
 
 if (parentPort !== null && workerData !== undefined) run(workerData as HeartbeatWorkerData, parentPort);

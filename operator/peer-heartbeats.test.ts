@@ -4,52 +4,21 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { peerLiveness } from '../reconcilers/liveness.js';
 import { silentLogger } from './log.js';
-import { MEMBERLIST_PORT, parseHeartbeat, PeerHeartbeats } from './peer-heartbeats.js';
+import { createSender, heartbeatKey, sealHeartbeat, type HeartbeatSender } from './heartbeat-auth.js';
+import { MEMBERLIST_PORT, PeerHeartbeats } from './peer-heartbeats.js';
 
+const SECRET = Buffer.alloc(32, 7);
+const KEY = heartbeatKey(SECRET)!;
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
-/** An alive datagram of exactly `bytes` bytes: the envelope without a node name is 35 bytes. */
-const sized = (bytes: number): Buffer => json({ l2lb: 1, node: 'n'.repeat(bytes - 35), kind: 'alive' });
+/** A sealed heartbeat as `node`'s process would send it. */
+const senders = new Map<string, HeartbeatSender>();
+const sealed = (node: string, kind: 'alive' | 'goodbye', key = KEY): Buffer => {
+  let sender = senders.get(node);
+  if (sender === undefined) senders.set(node, sender = createSender(node));
+  return sealHeartbeat(sender.next(kind, Date.now()), key);
+};
 
-describe('parseHeartbeat', () => {
-  const accepted: ReadonlyArray<[string, Buffer, { node: string; kind: 'alive' | 'goodbye' }]> = [
-    ['an alive datagram', json({ l2lb: 1, node: 'worker-1', kind: 'alive' }), { node: 'worker-1', kind: 'alive' }],
-    ['a goodbye datagram', json({ l2lb: 1, node: 'worker-1', kind: 'goodbye' }), { node: 'worker-1', kind: 'goodbye' }],
-    ['extra fields are ignored (a newer sender)', json({ l2lb: 1, node: 'w', kind: 'alive', zone: 'east' }), { node: 'w', kind: 'alive' }],
-    ['a datagram of exactly 512 bytes', sized(512), { node: 'n'.repeat(512 - 35), kind: 'alive' }],
-  ];
-  for (const [name, datagram, expected] of accepted) {
-    it(`accepts ${name}`, () => assert.deepEqual(parseHeartbeat(datagram), { l2lb: 1, ...expected }));
-  }
-
-  it('the sized datagrams used here are as long as they say', () => {
-    assert.equal(sized(512).length, 512);
-    assert.equal(sized(513).length, 513);
-  });
-
-  const rejected: ReadonlyArray<[string, Buffer]> = [
-    ['malformed JSON', Buffer.from('{"l2lb":1,"node":"w"')],
-    ['an empty datagram', Buffer.alloc(0)],
-    ['binary garbage', Buffer.from([0xff, 0x00, 0x13, 0x37])],
-    ['JSON null', json(null)],
-    ['a JSON array', json([1, 'w', 'alive'])],
-    ['a JSON string', json('alive')],
-    ['a wrong version', json({ l2lb: 2, node: 'w', kind: 'alive' })],
-    ['the version as a string', json({ l2lb: '1', node: 'w', kind: 'alive' })],
-    ['no version', json({ node: 'w', kind: 'alive' })],
-    ['no node', json({ l2lb: 1, kind: 'alive' })],
-    ['an empty node', json({ l2lb: 1, node: '', kind: 'alive' })],
-    ['a node that is not a string', json({ l2lb: 1, node: 7, kind: 'alive' })],
-    ['an unknown kind', json({ l2lb: 1, node: 'w', kind: 'leaving' })],
-    ['no kind', json({ l2lb: 1, node: 'w' })],
-    ['an oversized datagram (513 bytes)', sized(513)],
-    ['an oversized datagram (64 KiB)', sized(60_000)],
-  ];
-  for (const [name, datagram] of rejected) {
-    it(`rejects ${name} without throwing`, () => assert.equal(parseHeartbeat(datagram), undefined));
-  }
-
-  it('the heartbeat port is memberlist\'s 7946', () => assert.equal(MEMBERLIST_PORT, 7946));
-});
+it('the heartbeat port is memberlist\'s 7946', () => assert.equal(MEMBERLIST_PORT, 7946));
 
 async function freeUdpPort(): Promise<number> {
   const probe = createSocket('udp4');
@@ -77,6 +46,7 @@ describe('PeerHeartbeats receiving datagrams', () => {
       waiters.get(node)?.();
     }, silentLogger, { port, bindAddress: '127.0.0.1', onDrop: (reason) => drops.push(reason) });
     await a.setPeers(peers);
+    a.setKey(SECRET);
     await a.start();
     sender = createSocket('udp4');
     stranger = createSocket('udp4');
@@ -101,15 +71,16 @@ describe('PeerHeartbeats receiving datagrams', () => {
       waiters.set(sentinel, () => { clearTimeout(timer); resolve(); });
     });
     for (const [socket, datagram] of datagrams) await sendFrom(socket, datagram);
-    await sendFrom(sender, json({ l2lb: 1, node: sentinel, kind: 'alive' }));
+    await sendFrom(sender, sealed(sentinel, 'alive'));
     await seen;
     waiters.delete(sentinel);
     changes.splice(changes.indexOf(sentinel), 1);
   };
-  const alive = (node: string): [Socket, Buffer] => [sender, json({ l2lb: 1, node, kind: 'alive' })];
-  const goodbye = (node: string): [Socket, Buffer] => [sender, json({ l2lb: 1, node, kind: 'goodbye' })];
+  const alive = (node: string): [Socket, Buffer] => [sender, sealed(node, 'alive')];
+  const goodbye = (node: string): [Socket, Buffer] => [sender, sealed(node, 'goodbye')];
   const drain = () => changes.splice(0, changes.length);
   const drained = () => drops.splice(0, drops.length);
+  let goodbyeBefore: number | undefined;
 
   // Rows run in order against one instance: each one is a step of one peer's story.
   const steps: ReadonlyArray<[string, () => Array<[Socket, Buffer]>, (started: number) => void]> = [
@@ -125,16 +96,32 @@ describe('PeerHeartbeats receiving datagrams', () => {
       assert.deepEqual(drain(), ['node-b']);
       assert.ok((a.goodbyeMs('node-b') ?? 0) >= started);
     }],
-    ['a malformed datagram changes nothing and is dropped as malformed', () => [[sender, Buffer.from('{not json')],
-      [sender, json({ l2lb: 9, node: 'node-c', kind: 'alive' })], [sender, json({ l2lb: 1, node: '', kind: 'alive' })], [sender, Buffer.alloc(600, 0x20)]], () => {
+    ['garbage, oversized and plain JSON datagrams change nothing and are dropped by reason', () => [[sender, Buffer.from('xx not a heartbeat')],
+      [sender, json({ l2lb: 1, node: 'node-c', kind: 'alive' })], [sender, Buffer.alloc(600, 0x20)]], () => {
       assert.deepEqual(drain(), []);
       assert.equal(a.lastHeardMs('node-c'), undefined);
-      assert.deepEqual(drained(), ['malformed', 'malformed', 'malformed', 'malformed']);
+      assert.deepEqual(drained(), ['malformed', 'unauthenticated', 'oversized']);
+    }],
+    ['a heartbeat sealed with another key is dropped: the forged goodbye of issue 12 moves nothing', () => {
+      goodbyeBefore = a.goodbyeMs('node-b');
+      return [[sender, sealed('node-b', 'goodbye', heartbeatKey(Buffer.alloc(32, 9))!)]];
+    }, () => {
+      assert.deepEqual(drain(), []);
+      assert.equal(a.goodbyeMs('node-b'), goodbyeBefore);
+      assert.deepEqual(drained(), ['bad-mac']);
+    }],
+    ['a replayed heartbeat is dropped (the first one revives node-b after its goodbye)', () => {
+      const again = sealed('node-b', 'alive');
+      return [[sender, again], [sender, again]];
+    }, () => {
+      assert.deepEqual(drain(), ['node-b']);
+      assert.deepEqual(drained(), ['replay']);
     }],
     ['a datagram claiming to come from this node itself is ignored', () => [alive('node-a'), goodbye('node-a')], () => {
       assert.deepEqual(drain(), []);
       assert.equal(a.lastHeardMs('node-a'), undefined);
       assert.equal(a.goodbyeMs('node-a'), undefined);
+      assert.deepEqual(drained(), ['unknown-node', 'unknown-node'], 'we are no peer of our own');
     }],
     ['a node that is no peer is dropped as unknown', () => [alive('node-x')], () => {
       assert.deepEqual(drain(), []);
@@ -142,13 +129,13 @@ describe('PeerHeartbeats receiving datagrams', () => {
       assert.deepEqual(drained(), ['unknown-node']);
     }],
     ['a datagram for node-c from another address than node-c\'s is dropped: no one speaks for a peer',
-      () => [[stranger, json({ l2lb: 1, node: 'node-c', kind: 'alive' })], [stranger, json({ l2lb: 1, node: 'node-b', kind: 'goodbye' })]], () => {
+      () => [[stranger, sealed('node-c', 'alive')], [stranger, sealed('node-b', 'goodbye')]], () => {
         assert.deepEqual(drain(), []);
         assert.equal(a.lastHeardMs('node-c'), undefined);
-        assert.deepEqual(drained(), ['wrong-source', 'wrong-source']);
+        assert.deepEqual(drained(), ['spoofed-source', 'spoofed-source']);
       }],
-    ['an alive after node-b\'s goodbye revives it: a change again', () => [alive('node-b')], (started) => {
-      assert.deepEqual(drain(), ['node-b']);
+    ['another goodbye, then an alive, revives node-b: a change each', () => [goodbye('node-b'), alive('node-b')], (started) => {
+      assert.deepEqual(drain(), ['node-b', 'node-b']);
       assert.ok((a.lastHeardMs('node-b') ?? 0) >= started);
     }],
     ['a goodbye from a node never heard is still a change', () => [goodbye('node-c')], () => {
@@ -178,6 +165,8 @@ describe('PeerHeartbeats with a busy main thread', () => {
     b = new PeerHeartbeats('node-b', () => undefined, silentLogger, { port, bindAddress: '127.0.0.2' });
     await a.setPeers(new Map([['node-b', '127.0.0.2']]));
     await b.setPeers(new Map([['node-a', '127.0.0.1']]));
+    a.setKey(SECRET);
+    b.setKey(SECRET);
     await Promise.all([a.start(), b.start()]);
     await sleep(300);
   });

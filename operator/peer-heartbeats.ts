@@ -8,12 +8,14 @@
 // peer was last heard and said goodbye, and up to when the heartbeat thread has read its socket.
 
 import { Worker } from 'node:worker_threads';
+import { heartbeatKey, rotateKeyring, type HeartbeatKeyring } from './heartbeat-auth.js';
 import { errorText, type Logger } from './log.js';
 import {
   evidenceSlot, goodbyeSlot, heardSlot, type DropReason, type FromWorker, type HeartbeatWorkerData, type ToWorker,
 } from './peer-heartbeats-worker.js';
 
-export { MEMBERLIST_PORT, parseHeartbeat } from './peer-heartbeats-format.js';
+/** memberlist's port, which the guides' NetworkPolicy opens between speakers. */
+export const MEMBERLIST_PORT = 7946;
 export type { DropReason } from './peer-heartbeats-worker.js';
 
 const INTERVAL_MS = 100;
@@ -35,6 +37,9 @@ export class PeerHeartbeats {
   private worker: Worker | undefined;
   private stopped: Promise<void> | undefined;
   private version = 0;
+  private keys: HeartbeatKeyring | undefined;
+  private silent = false;
+  private threadAlive = false;
   private readonly applied = new Map<number, () => void>();
 
   constructor(
@@ -70,7 +75,36 @@ export class PeerHeartbeats {
         reject(error);
       });
     });
+    this.threadAlive = true;
+    worker.on('exit', () => { this.threadAlive = false; });
+    this.post({ type: 'keys', ring: this.keys });
+    this.post({ type: 'silent', silent: this.silent });
     await this.sendPeers();
+  }
+
+  /** The shared secret (Secret memberlist, key secretkey), or undefined when it cannot be read: then no
+   *  heartbeat is sent or accepted, and peers' liveness comes from their Leases alone. A new secret is
+   *  adopted without a gap: the previous one is still accepted for a grace period. */
+  setKey(secret: Uint8Array | undefined, now = Date.now()): void {
+    const key = secret === undefined ? undefined : heartbeatKey(secret);
+    this.keys = key === undefined ? undefined : rotateKeyring(this.keys, key, now);
+    this.post({ type: 'keys', ring: this.keys });
+  }
+
+  /** While silent, peers are told goodbye and hear no alive: they take over every address of ours. */
+  setSilent(silent: boolean): void {
+    this.silent = silent;
+    this.post({ type: 'silent', silent });
+  }
+
+  /** False once the heartbeat thread has died: the process cannot do its job (a /healthz failure). */
+  get running(): boolean {
+    return this.threadAlive;
+  }
+
+  /** Whether heartbeats are authenticated and flowing (a key is known). */
+  get keyed(): boolean {
+    return this.keys !== undefined;
   }
 
   /** Peers by node name → IPv4 address (their InternalIP); resolves once the heartbeat thread uses them. */

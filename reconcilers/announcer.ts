@@ -77,6 +77,9 @@ export interface AnnouncerDeps {
   readonly logger: Logger;
   /** This node's usable interfaces, as discovered locally. */
   readonly ownInterfaces: () => readonly string[];
+  /** False while this node cannot answer for its addresses (a responder broken past the grace): it then
+   *  claims none, and its peers, told goodbye, take them over. */
+  readonly selfAnswering?: () => boolean;
   readonly loadBalancerClass: string | undefined;
   readonly eligibility?: Partial<EligibilityOptions>;
   readonly liveness: LivenessTimings;
@@ -240,7 +243,7 @@ export class AnnouncerReconciler implements Reconciler {
       const name = node.metadata.name ?? '';
       const lease = leases.get(`${namespace}/${heartbeatLeaseName(name)}`);
       const isSelf = name === self;
-      const live = isSelf || this.peerVerdict(name, now).alive;
+      const live = isSelf ? (this.deps.selfAnswering?.() ?? true) : this.peerVerdict(name, now).alive;
       const published = lease?.metadata.annotations?.[INTERFACES_ANNOTATION];
       const interfaces = isSelf ? this.deps.ownInterfaces() : (published ?? '').split(',').filter((i) => i !== '');
       return {
