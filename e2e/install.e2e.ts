@@ -6,7 +6,7 @@
 
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { KubeClient } from '../operator/kube-client.js';
@@ -58,6 +58,11 @@ function speakerPodNodes(): string[] {
   return pods.items.filter((p) => p.metadata.deletionTimestamp === undefined && p.status.phase === 'Running').map((p) => p.spec.nodeName ?? '').sort();
 }
 
+function applyJson(text: string): void {
+  const result = kubectlResult(['apply', '-f', '-'], text);
+  if (!result.ok) throw new Error(`kubectl apply: ${result.stderr.trim()}`);
+}
+
 function skipUnlessCluster(t: TestContext): boolean {
   if (cluster !== undefined) t.skip(cluster);
   return cluster !== undefined;
@@ -71,10 +76,12 @@ before(async () => {
     return;
   }
   // What OLM applies: CRDs, RBAC, the controller Deployment and the webhook, and no speaker DaemonSet.
-  kubectl('apply', '-f', join(repoRoot, 'bundle', 'manifests'));
+  // The bundle's CRDs (the CSV itself is OLM's to read; the lab has no OLM).
+  const bundle = join(repoRoot, 'bundle', 'manifests');
+  for (const file of readdirSync(bundle).filter((name) => name.endsWith('.crd.yaml'))) kubectl('apply', '-f', join(bundle, file));
   kubectl('apply', '-k', join(repoRoot, 'config', 'rbac'));
   kubectl('apply', '-k', join(repoRoot, 'config', 'webhook'));
-  kubectlResult(['apply', '-f', '-'], csvDeployment());
+  applyJson(csvDeployment());
   kubectl('delete', 'daemonset', 'speaker', '-n', NS, '--ignore-not-found', '--wait=true');
   await waitFor('the kustomize speakers to go', () => speakerPodNodes().length === 0, 120_000, 500);
 });
@@ -107,7 +114,7 @@ test('the guides’ pool and advertisement: a Service gets its address and a spe
   if (skipUnlessCluster(t)) return;
   kubectl('apply', '-f', join(repoRoot, 'config', 'samples', 'guides', '000-01-ipaddresspool-cidr.yaml'));
   kubectl('apply', '-f', join(repoRoot, 'config', 'samples', 'guides', '000-04-l2advertisement-all.yaml'));
-  kubectlResult(['apply', '-f', '-'], JSON.stringify({
+  applyJson(JSON.stringify({
     apiVersion: 'v1', kind: 'Service', metadata: { name: 'install-e2e', namespace: 'default' },
     spec: { type: 'LoadBalancer', selector: { app: 'install-e2e' }, ports: [{ port: 80 }] },
   }));

@@ -9,8 +9,8 @@
 #
 # Reproducible: every file gets mtime SOURCE_DATE_EPOCH (default: the last commit's time), owner 0:0 and
 # normalised modes; umoci writes the layer tar walking the tree in lexical order with a zero gzip header
-# time; the config's `created` is SOURCE_DATE_EPOCH and no history entry is written. Two builds of one
-# tree give one digest (tools/image/check-reproducible.sh proves it).
+# time; the config's `created` and its one history entry's are SOURCE_DATE_EPOCH. Two builds of one tree
+# give one digest: `IMAGE_OUT=/tmp/second tools/image/build.sh` and compare the manifest digests it prints.
 #
 # Needs root (files are owned by 0:0 in the layer) and a fresh `make build` (the Makefile runs it first).
 # Writes .image/oci (OCI layout, tag <version>) and .image/l2lb-<version>.tar (docker-archive).
