@@ -7,6 +7,7 @@ describe('relativeImports', () => {
     ['static imports and re-exports', `import { a } from './a.js';\nexport { b } from "../b/b.js";`, ['./a.js', '../b/b.js']],
     ['a bare side-effect import', `import './side.js';`, ['./side.js']],
     ['a dynamic import with a literal', `const m = await import('./lazy.js');`, ['./lazy.js']],
+    ['a worker loaded by URL beside the module', `new Worker(new URL('./worker.js', import.meta.url), {});`, ['./worker.js']],
     ['packages and builtins are not files of ours', `import yaml from 'js-yaml';\nimport { x } from 'node:fs';`, []],
     ['one file imported twice counts once', `import './a.js';\nimport { a } from './a.js';`, ['./a.js']],
   ];

@@ -22,8 +22,9 @@ export const forbidden: ReadonlyArray<readonly [RegExp, string]> = [
   [/^dist\/(e2e|bench|tools)\//, 'the lab, the benchmarks or the build tools'],
 ];
 
-// Static `import … from '…'`, `export … from '…'`, bare `import '…'` and `import('…')` with a literal.
-const specifierPattern = /(?:\bfrom\s*|\bimport\s*\(?\s*)(['"])([^'"]+)\1/g;
+// Static `import … from '…'`, `export … from '…'`, bare `import '…'` and `import('…')` with a literal,
+// and files loaded by URL beside the module (`new Worker(new URL('./w.js', import.meta.url))`).
+const specifierPattern = /(?:\bfrom\s*|\bimport\s*\(?\s*|\bnew URL\(\s*)(['"])([^'"]+)\1/g;
 
 /** The relative module specifiers one compiled file loads; packages and `node:` builtins are not files of ours. */
 export function relativeImports(source: string): string[] {
