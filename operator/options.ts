@@ -35,6 +35,8 @@ export interface ControllerOptions {
   readonly webhookIPs: readonly string[];
   /** Handle Services of this loadBalancerClass only; unset: only Services without a class. */
   readonly loadBalancerClass: string | undefined;
+  /** The image of the speakers the install reconciler runs; unset: config/manager's (this release's). */
+  readonly speakerImage: string | undefined;
 }
 
 export function parseControllerOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ControllerOptions {
@@ -55,6 +57,7 @@ export function parseControllerOptions(argv: readonly string[], env: NodeJS.Proc
       'webhook-host': { type: 'string', default: '0.0.0.0' },
       'webhook-ip': { type: 'string', multiple: true, default: [] },
       'lb-class': { type: 'string' },
+      'speaker-image': { type: 'string' },
     },
   });
   return {
@@ -71,5 +74,6 @@ export function parseControllerOptions(argv: readonly string[], env: NodeJS.Proc
     webhookHost: values['webhook-host'],
     webhookIPs: values['webhook-ip'],
     loadBalancerClass: values['lb-class'] === '' ? undefined : values['lb-class'],
+    speakerImage: values['speaker-image'] === '' ? undefined : values['speaker-image'],
   };
 }

@@ -45,6 +45,8 @@ export const EndpointSlices: ResourceType =
   { group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices', namespaced: true };
 export const Leases: ResourceType =
   { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true };
+export const DaemonSets: ResourceType =
+  { group: 'apps', version: 'v1', kind: 'DaemonSet', plural: 'daemonsets', namespaced: true };
 export const Events: ResourceType =
   { group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true };
 
@@ -54,6 +56,7 @@ const metallb = (kind: string, plural: string): ResourceType =>
 export const IPAddressPools = metallb('IPAddressPool', 'ipaddresspools');
 export const L2Advertisements = metallb('L2Advertisement', 'l2advertisements');
 export const ServiceL2Statuses = metallb('ServiceL2Status', 'servicel2statuses');
+export const MetalLBs = metallb('MetalLB', 'metallbs');
 
 export function apiVersionOf(type: ResourceType): string {
   return type.group === '' ? type.version : `${type.group}/${type.version}`;

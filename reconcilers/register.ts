@@ -7,11 +7,14 @@ import type { ControllerOptions } from '../operator/options.js';
 import { EventRecorder } from '../operator/events.js';
 import { HEARTBEAT_LABEL } from '../operator/node-heartbeat.js';
 import {
-  IPAddressPools, L2Advertisements, Leases, Namespaces, Nodes, objectKey, Secrets, Services, ValidatingWebhookConfigurations, type KubeObject,
+  DaemonSets, IPAddressPools, L2Advertisements, Leases, MetalLBs, Namespaces, Nodes, objectKey, Secrets, Services, ValidatingWebhookConfigurations, type KubeObject,
 } from '../operator/resources.js';
-import type { IPAddressPool, L2Advertisement } from '../schemas/generated/types.js';
+import { speakerDaemonSet } from '../schemas/generated/speaker-daemonset.js';
+import type { IPAddressPool, L2Advertisement, MetalLB } from '../schemas/generated/types.js';
 import { AdvertisementsReconciler } from './advertisements.js';
 import { MemberlistSecretReconciler, memberlistSecretSelector, type Secret } from './memberlist-secret.js';
+import type { DaemonSet } from './install-desired.js';
+import { InstallReconciler, speakerSelector } from './install.js';
 import { Allocator } from './allocator.js';
 import { PoolsReconciler } from './pools.js';
 import { ServicesReconciler, type Service } from './services.js';
@@ -89,4 +92,15 @@ export function registerControllerReconcilers(manager: Manager, options: Control
     const serving = new WebhookServing(secrets, pools, { port: options.webhookPort, host: options.webhookHost }, logger);
     manager.onShutdown(() => serving.stop());
   }
+
+  // Always on: every install (kustomize, install.yaml, OLM) ships the MetalLB CRD and the rights, and with
+  // no MetalLB resource it writes nothing. The speaker DaemonSet maps back to the one MetalLB it serves.
+  const metallbs = manager.informer<MetalLB>(MetalLBs, inConfigNamespace);
+  const speakers = manager.informer<DaemonSet & KubeObject>(DaemonSets, { ...inConfigNamespace, labelSelector: speakerSelector });
+  manager.add(controllerFor('install', new InstallReconciler(client, metallbs, speakers, {
+    namespace: options.namespace, template: speakerDaemonSet, ...(options.speakerImage === undefined ? {} : { image: options.speakerImage }),
+  }, logger.child({ controller: 'install' })))
+    .owns(metallbs)
+    .watches(speakers, () => metallbs.keys())
+    .build(logger));
 }

@@ -8,6 +8,7 @@ export interface JsonSchema {
   readonly properties?: { readonly [name: string]: JsonSchema };
   readonly additionalProperties?: JsonSchema | boolean;
   readonly items?: JsonSchema;
+  readonly anyOf?: readonly JsonSchema[];
   readonly required?: readonly string[];
   readonly enum?: readonly string[];
   readonly default?: unknown;
@@ -19,6 +20,8 @@ export interface JsonSchema {
   readonly 'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
   readonly 'x-kubernetes-list-map-keys'?: readonly string[];
   readonly 'x-kubernetes-map-type'?: 'atomic' | 'granular';
+  readonly 'x-kubernetes-int-or-string'?: true;
+  readonly 'x-kubernetes-preserve-unknown-fields'?: true;
 }
 
 export interface PrinterColumn {

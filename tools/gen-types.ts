@@ -16,6 +16,7 @@ function typeOf(schema: JsonSchema, namer: Namer, indent: string, top = false): 
     return named;
   }
   if (schema.enum !== undefined) return schema.enum.map((value) => JSON.stringify(value)).join(' | ');
+  if (schema['x-kubernetes-int-or-string'] === true) return 'number | string';
   switch (schema.type) {
     case 'string':
       return 'string';

@@ -57,7 +57,7 @@ describe('generated files', () => {
 
   it('each CRD is namespaced metallb.io/v1beta1, served and stored, with a status subresource', () => {
     const crdFiles = [...files].filter(([path]) => path.startsWith('config/crd/bases/'));
-    assert.equal(crdFiles.length, 3);
+    assert.equal(crdFiles.length, 4);
     for (const [path, text] of crdFiles) {
       const crd = yaml.load(text) as {
         spec: { group: string; scope: string; versions: Array<{ name: string; served: boolean; storage: boolean; subresources: unknown; additionalPrinterColumns: Array<{ name: string; priority?: number }> }> };
@@ -78,6 +78,7 @@ describe('generated files', () => {
     assert.deepEqual(columns('ipaddresspools'), ['ADDRESSES', 'AUTO ASSIGN', 'AVOID BUGGY IPS', 'ASSIGNED', 'AVAILABLE', 'READY', 'AGE']);
     assert.deepEqual(columns('l2advertisements'), ['IPADDRESSPOOLS', 'INTERFACES', 'NODES', 'READY', 'AGE', 'NODE SELECTORS (wide)', 'IPADDRESSPOOL SELECTORS (wide)']);
     assert.deepEqual(columns('servicel2statuses'), ['NODE', 'SERVICE NAME', 'SERVICE NAMESPACE', 'INTERFACES', 'AGE']);
+    assert.deepEqual(columns('metallbs'), ['AVAILABLE', 'DEGRADED', 'PROGRESSING', 'AGE']);
   });
 
   it('writes shared schemas out in full, never as YAML anchors', () => {

@@ -29,6 +29,15 @@ export interface ServiceL2Status {
   readonly status?: ServiceL2StatusStatus;
 }
 
+/** MetalLB is the Schema for the metallbs API */
+export interface MetalLB {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata: ObjectMeta;
+  readonly spec?: MetalLBSpec;
+  readonly status?: MetalLBStatus;
+}
+
 /** IPAddressPoolSpec defines the desired state of IPAddressPool. */
 export interface IPAddressPoolSpec {
   /** A list of IP address ranges over which MetalLB has authority. You can list multiple ranges in a single pool, they will all share the same settings. Each range can be either a CIDR prefix, or an explicit start-end range of IPs. */
@@ -112,6 +121,34 @@ export interface ServiceL2StatusStatus {
   }[];
 }
 
+/** MetalLBSpec defines the desired state of MetalLB */
+export interface MetalLBSpec {
+  /** image sets the metallb image. Deprecated: The image property has no effect and will be removed in a future version. */
+  readonly image?: string;
+  /** node selector applied to MetalLB speaker daemonset. */
+  readonly nodeSelector?: { readonly [key: string]: string };
+  /** tolerations is a list of tolerations applied to MetalLB speaker daemonset. */
+  readonly speakerTolerations?: readonly Toleration[];
+  /** Define the verbosity of the controller and the speaker logging. Allowed values are: all, debug, info, warn, error, none. (default: info). l2lb applies it to the speaker. */
+  readonly logLevel?: "all" | "debug" | "info" | "warn" | "error" | "none";
+  /** The loadBalancerClass spec attribute that the MetalLB controller should be watching for. l2lb: not applied by the install reconciler; the controller takes it from its --lb-class flag. */
+  readonly loadBalancerClass?: string;
+  /** node selector applied to MetalLB controller deployment. l2lb: not applied; the controller Deployment is installed by OLM or kustomize. */
+  readonly controllerNodeSelector?: { readonly [key: string]: string };
+  /** tolerations is a list of tolerations applied to MetalLB controller deployment. l2lb: not applied; the controller Deployment is installed by OLM or kustomize. */
+  readonly controllerTolerations?: readonly Toleration[];
+  /** additional configs to be applied on the MetalLB speaker daemonset (speakerConfig) or controller deployment (controllerConfig). l2lb applies speakerConfig; the controller Deployment is installed by OLM or kustomize. */
+  readonly controllerConfig?: MetalLBConfig;
+  /** additional configs to be applied on the MetalLB speaker daemonset (speakerConfig) or controller deployment (controllerConfig). l2lb applies speakerConfig; the controller Deployment is installed by OLM or kustomize. */
+  readonly speakerConfig?: MetalLBConfig;
+}
+
+/** MetalLBStatus defines the observed state of MetalLB */
+export interface MetalLBStatus {
+  /** Conditions of the object; Ready summarises whether it is in effect and, if not, why. */
+  readonly conditions?: readonly Condition[];
+}
+
 /** A label query over a set of resources. The result of matchLabels and matchExpressions are ANDed. An empty label selector matches all objects. */
 export interface LabelSelector {
   /** matchExpressions is a list of label selector requirements. The requirements are ANDed. */
@@ -136,6 +173,34 @@ export interface Condition {
   readonly message: string;
 }
 
+/** The pod this Toleration is attached to tolerates any taint that matches the triple <key,value,effect> using the matching operator <operator>. */
+export interface Toleration {
+  /** Effect indicates the taint effect to match. Empty means match all taint effects. When specified, allowed values are NoSchedule, PreferNoSchedule and NoExecute. */
+  readonly effect?: string;
+  /** Key is the taint key that the toleration applies to. Empty means match all taint keys. If the key is empty, operator must be Exists. */
+  readonly key?: string;
+  /** Operator represents a key's relationship to the value. Valid operators are Exists and Equal. Defaults to Equal. */
+  readonly operator?: string;
+  /** TolerationSeconds represents the period of time the toleration (which must be of effect NoExecute) tolerates the taint. */
+  readonly tolerationSeconds?: number;
+  /** Value is the taint value the toleration matches to. If the operator is Exists, the value should be empty. */
+  readonly value?: string;
+}
+
+/** additional configs to be applied on the MetalLB speaker daemonset (speakerConfig) or controller deployment (controllerConfig). l2lb applies speakerConfig; the controller Deployment is installed by OLM or kustomize. */
+export interface MetalLBConfig {
+  /** Define priority class name */
+  readonly priorityClassName?: string;
+  /** Define container runtime configuration class */
+  readonly runtimeClassName?: string;
+  /** If specified, the pod's scheduling constraints (a core/v1 Affinity). */
+  readonly affinity?: { readonly [key: string]: unknown };
+  /** Annotations to be applied for MetalLB Operator */
+  readonly annotations?: { readonly [key: string]: string };
+  /** Resource Requirements to be applied for containers which gets deployed via MetalLB Operator */
+  readonly resources?: ResourceRequirements;
+}
+
 /** A label selector requirement: a key, an operator and values. */
 export interface LabelSelectorRequirement {
   /** key is the label key that the selector applies to. */
@@ -144,4 +209,12 @@ export interface LabelSelectorRequirement {
   readonly operator: string;
   /** values is an array of string values. With In or NotIn it must be non-empty; with Exists or DoesNotExist it must be empty. */
   readonly values?: readonly string[];
+}
+
+/** Resource Requirements to be applied for containers which gets deployed via MetalLB Operator */
+export interface ResourceRequirements {
+  /** Limits describes the maximum amount of compute resources allowed. */
+  readonly limits?: { readonly [key: string]: number | string };
+  /** Requests describes the minimum amount of compute resources required. */
+  readonly requests?: { readonly [key: string]: number | string };
 }
