@@ -2,6 +2,7 @@
 #   make demo      the lab, brought up and walked through (KEEP=1 leaves it up)
 #   make test      lint, unit tests and e2e tests against the lab's real kube-apiserver (needs root)
 #   make bench     measures and prints; never fails on a figure
+#   make chaos     a bounded soak with random faults (MINUTES=10, SEED= replays)
 #   make lab-up    NODES=3 by default; idempotent
 #   make lab-down  removes every namespace, process and file the lab made
 #   make image     the OCI image (.image/oci and .image/l2lb-<version>.tar), built with no daemon, smoke-tested
@@ -18,10 +19,10 @@ NODE ?= node
 export npm_config_nodedir ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v node))))
 DEBS := iproute2 iputils-arping ndisc6 curl tcpdump openssl procps python3
 
-.PHONY: help deps debs node-check build fixtures lint generate-check unit e2e test lab-up lab-down demo bench clean image bundle
+.PHONY: chaos help deps debs node-check build fixtures lint generate-check unit e2e test lab-up lab-down demo bench clean image bundle
 
 help:
-	@sed -n '2,9p' Makefile | sed 's/^# *//'
+	@sed -n '2,10p' Makefile | sed 's/^# *//'
 
 node-check:
 	@major=$$($(NODE) -p 'process.versions.node.split(".")[0]'); \
@@ -67,6 +68,10 @@ lab-up: build fixtures
 lab-down:
 	@if [ -f dist/e2e/lab/cli.js ]; then $(NODE) dist/e2e/lab/cli.js down; \
 	  else ip netns list | awk '/^lab-/{print $$1}' | xargs -r -n1 ip netns del; rm -rf .lab; fi
+
+chaos: build fixtures
+	@# A bounded soak with random faults (MINUTES=10 by default; SEED= replays a run); needs root.
+	MINUTES=$${MINUTES:-10} $${SEED:+SEED=$$SEED} $(NODE) dist/e2e/chaos.js; status=$$?; $(NODE) dist/e2e/lab/cli.js down >/dev/null; exit $$status
 
 demo: build fixtures
 	@# The guide's walk-through on the lab; KEEP=1 leaves the lab up afterwards.

@@ -1,0 +1,351 @@
+// `make chaos`: a bounded soak on the lab. 20 addresses (IPv4 and IPv6, two pools, two advertisements,
+// externalTrafficPolicy Cluster and Local) are asked for every 20 ms by the independent prober in
+// lab-client (e2e/probe/l2probe.py: raw ARP and NDP), while faults drawn at random from a seeded
+// generator hit the nodes, the links and the control plane. Per fault kind it reports the count, the
+// longest time an address went unanswered, the longest time two MACs answered, and whether any address
+// changed; RSS of every program at start and end.
+//
+// It passes when, after every fault, every address is answered by exactly one node within 1 s of the
+// fault's end (API server and etcd restarts: never unanswered at all), no address changed, and no
+// program's RSS grew by more than 20 %.
+//   MINUTES=10 SEED=7 node dist/e2e/chaos.js
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeClient } from '../operator/kube-client.js';
+import { loadKubeConfig } from '../operator/kubeconfig.js';
+import { isMainModule } from '../operator/main-module.js';
+import { Services, type KubeObject } from '../operator/resources.js';
+import { L2Watch, type WatchRound } from './lab/census.js';
+import { setEndpoints } from './lab/endpoints.js';
+import { kubectl, kubectlResult } from './lab/kubectl.js';
+import { labPaths, labUp } from './lab/lab.js';
+import { readPid, stopDaemon, waitFor } from './lab/processes.js';
+import { LAB_NET_NS, labNode, SEGMENT2_BRIDGE } from './lab/topology.js';
+
+export const FAULT_KINDS = [
+  'speaker SIGKILL', 'speaker SIGSTOP 2s', 'node freeze 3s', 'link flap 50ms', 'link flap 300ms', 'link flap 1s', 'link flap 3s',
+  'eth1 re-created', 'controller SIGKILL', 'kube-apiserver restart', 'etcd restart',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+const NODES = ['lab-node-1', 'lab-node-2', 'lab-node-3'];
+const NAMESPACE = 'chaos';
+/** How long after a fault's end every address must be answered by exactly one node again. */
+const SETTLE_MS = 1_000;
+/** Rounds the prober may miss during a control-plane restart (one lost frame is not a gap). */
+const CONTROL_PLANE_GRACE_MS = 60;
+
+export interface FaultRecord {
+  readonly kind: FaultKind;
+  readonly node?: string;
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+export interface KindFigures {
+  readonly kind: FaultKind;
+  count: number;
+  longestUnansweredMs: number;
+  longestDoubleMs: number;
+  failures: string[];
+}
+
+export interface ChaosReport {
+  readonly seed: number;
+  readonly minutes: number;
+  readonly faults: readonly FaultRecord[];
+  readonly byKind: readonly KindFigures[];
+  readonly addressesChanged: number;
+  readonly rss: ReadonlyArray<{ program: string; startMb: number; endMb: number }>;
+  readonly passed: boolean;
+  readonly failures: readonly string[];
+}
+
+/** mulberry32: a small seeded generator, so a run can be replayed with SEED=. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: 'ignore' });
+}
+
+function pidsIn(ns: string): number[] {
+  return execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter((l) => l !== '').map(Number);
+}
+
+function signal(pids: readonly number[], sig: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+function rssMb(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024);
+  } catch {
+    return NaN;
+  }
+}
+
+function programs(): Array<{ program: string; pid: number | undefined }> {
+  const run = labPaths().run;
+  return [{ program: 'controller', pid: readPid(join(run, 'controller.pid')) },
+    ...NODES.map((node) => ({ program: `speaker ${node}`, pid: readPid(join(run, `announcer-${node}.pid`)) }))];
+}
+
+async function speakerReady(node: string): Promise<void> {
+  await waitFor(`speaker on ${node} ready`, () => {
+    try {
+      execFileSync('ip', ['netns', 'exec', node, 'curl', '-sf', '-m', '1', 'http://127.0.0.1:7472/readyz'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 60_000, 200);
+}
+
+async function reviveLab(): Promise<void> {
+  await labUp(NODES.length, () => undefined);
+}
+
+async function inject(kind: FaultKind, node: string): Promise<void> {
+  const run = labPaths().run;
+  const n = labNode(Number(node.slice('lab-node-'.length)));
+  const speakerPid = (): number | undefined => readPid(join(run, `announcer-${node}.pid`));
+  switch (kind) {
+    case 'speaker SIGKILL':
+      await stopDaemon(join(run, `announcer-${node}.pid`), 'SIGKILL');
+      await sleep(1_000); // the kubelet's restart delay, roughly
+      await reviveLab();
+      await speakerReady(node);
+      return;
+    case 'speaker SIGSTOP 2s': {
+      const pid = speakerPid();
+      if (pid !== undefined) signal([pid], 'SIGSTOP');
+      await sleep(2_000);
+      if (pid !== undefined) signal([pid], 'SIGCONT');
+      return;
+    }
+    case 'node freeze 3s': {
+      const pids = pidsIn(node);
+      signal(pids, 'SIGSTOP');
+      ip('-n', node, 'link', 'set', 'eth0', 'down');
+      await sleep(3_000);
+      ip('-n', node, 'link', 'set', 'eth0', 'up');
+      signal(pids, 'SIGCONT');
+      return;
+    }
+    case 'link flap 50ms':
+    case 'link flap 300ms':
+    case 'link flap 1s':
+    case 'link flap 3s': {
+      const ms = { 'link flap 50ms': 50, 'link flap 300ms': 300, 'link flap 1s': 1_000, 'link flap 3s': 3_000 }[kind];
+      ip('-n', node, 'link', 'set', 'eth0', 'down');
+      await sleep(ms);
+      ip('-n', node, 'link', 'set', 'eth0', 'up');
+      return;
+    }
+    case 'eth1 re-created':
+      ip('-n', LAB_NET_NS, 'link', 'del', n.eth1.peer);
+      await sleep(500);
+      ip('-n', LAB_NET_NS, 'link', 'add', n.eth1.peer, 'type', 'veth', 'peer', 'name', 'eth1', 'netns', node);
+      ip('-n', node, 'link', 'set', 'eth1', 'address', n.eth1.mac);
+      ip('-n', LAB_NET_NS, 'link', 'set', n.eth1.peer, 'master', SEGMENT2_BRIDGE);
+      ip('-n', LAB_NET_NS, 'link', 'set', n.eth1.peer, 'up');
+      ip('-n', node, 'link', 'set', 'eth1', 'up');
+      ip('-n', node, 'addr', 'add', `${n.eth1.ipv4}/24`, 'dev', 'eth1');
+      return;
+    case 'controller SIGKILL':
+      await stopDaemon(join(run, 'controller.pid'), 'SIGKILL');
+      await sleep(1_000);
+      await reviveLab();
+      return;
+    case 'kube-apiserver restart':
+      await stopDaemon(join(run, 'kube-apiserver.pid'), 'SIGTERM', 15_000);
+      await sleep(2_000);
+      await reviveLab();
+      return;
+    case 'etcd restart':
+      await stopDaemon(join(run, 'etcd.pid'), 'SIGTERM', 15_000);
+      await sleep(2_000);
+      await reviveLab();
+      return;
+  }
+}
+
+/** The longest run of rounds in [from, to) where `bad` holds for `ip`, in ms. */
+function longestRun(rounds: readonly WatchRound[], ip: string, from: number, to: number, bad: (nodes: readonly string[]) => boolean): number {
+  let longest = 0;
+  let start: number | undefined;
+  let last = from;
+  for (const round of rounds) {
+    if (round.t < from || round.t >= to) continue;
+    const nodes = round.answers.get(ip) ?? [];
+    if (bad(nodes)) start ??= round.t;
+    else if (start !== undefined) {
+      longest = Math.max(longest, round.t - start);
+      start = undefined;
+    }
+    last = round.t;
+  }
+  if (start !== undefined) longest = Math.max(longest, last - start);
+  return longest;
+}
+
+async function serviceAddresses(client: KubeClient): Promise<Map<string, string>> {
+  const { items } = await client.list<KubeObject & { status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } } }>(Services, NAMESPACE);
+  return new Map(items.map((s) => [s.metadata.name ?? '', (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').sort().join(',')]));
+}
+
+function setUp(): void {
+  kubectl('delete', 'namespace', NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=120s');
+  kubectl('delete', 'l2advertisements,ipaddresspools', '--all', '-n', 'metallb-system', '--wait=true');
+  const result = kubectlResult(['apply', '-f', '-'], `apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: chaos-v4, namespace: metallb-system}
+spec: {addresses: [192.168.1.200-192.168.1.213]}
+---
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: chaos-v6, namespace: metallb-system}
+spec: {addresses: ["fd00:1::200-fd00:1::205"]}
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: {name: chaos-v4, namespace: metallb-system}
+spec: {ipAddressPools: [chaos-v4]}
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: {name: chaos-v6, namespace: metallb-system}
+spec: {ipAddressPools: [chaos-v6], interfaces: [eth0]}
+`);
+  if (!result.ok) throw new Error(result.stderr);
+  kubectl('create', 'namespace', NAMESPACE);
+}
+
+export async function runChaos(options: { minutes: number; seed: number; progress?: (line: string) => void }): Promise<ChaosReport> {
+  const say = options.progress ?? ((line: string) => console.log(line));
+  const next = random(options.seed);
+  say(`chaos: seed ${options.seed}, ${options.minutes} min; bringing the lab up`);
+  await labUp(NODES.length, () => undefined);
+  const client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-chaos');
+  try {
+    setUp();
+    for (let i = 0; i < 20; i++) {
+      const name = `chaos-${String(i).padStart(2, '0')}`;
+      const v6 = i >= 14;
+      const local = i % 3 === 0;
+      await client.create(Services, {
+        apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NAMESPACE },
+        ...{ spec: { type: 'LoadBalancer', externalTrafficPolicy: local ? 'Local' : 'Cluster', selector: { app: name },
+          ports: [{ port: 80, protocol: 'TCP' }], ...(v6 ? { ipFamilies: ['IPv6'], ipFamilyPolicy: 'SingleStack' } : {}) } },
+      });
+      await setEndpoints(client, NAMESPACE, name, local ? [{ node: NODES[i % 3]! }, { node: NODES[(i + 1) % 3]! }] : [{ node: NODES[i % 3]! }]);
+    }
+    let before = new Map<string, string>();
+    await waitFor('20 chaos Services with addresses', async () => {
+      before = await serviceAddresses(client);
+      return [...before.values()].filter((a) => a !== '').length === 20;
+    }, 60_000, 500);
+    const ips = [...before.values()].flatMap((a) => a.split(','));
+    const watch = new L2Watch(ips, { intervalMs: 20, durationS: options.minutes * 60 + 600 });
+    await waitFor('every address answered by exactly one node', () => {
+      const last = watch.rounds.at(-1);
+      return last !== undefined && ips.every((ip) => (last.answers.get(ip) ?? []).length === 1);
+    }, 60_000, 200);
+    await sleep(2_000);
+    const rssStart = programs().map(({ program, pid }) => ({ program, mb: rssMb(pid) }));
+    const faults: FaultRecord[] = [];
+    const deadline = Date.now() + options.minutes * 60_000;
+    while (Date.now() < deadline) {
+      const kind = FAULT_KINDS[Math.floor(next() * FAULT_KINDS.length)]!;
+      const node = NODES[Math.floor(next() * NODES.length)]!;
+      const startMs = Date.now();
+      say(`chaos: ${kind}${kind.startsWith('controller') || kind.includes('apiserver') || kind.startsWith('etcd') ? '' : ` on ${node}`}`);
+      await inject(kind, node);
+      const endMs = Date.now();
+      faults.push({ kind, node, startMs, endMs });
+      await sleep(3_000 + Math.floor(next() * 2_000)); // quiet, and the window in which it must settle
+    }
+    const after = await serviceAddresses(client);
+    const rssEnd = programs().map(({ program, pid }) => ({ program, mb: rssMb(pid) }));
+    await sleep(200);
+    await watch.stop();
+    return judge(options, watch.rounds, ips, faults, before, after, rssStart, rssEnd);
+  } finally {
+    client.close();
+  }
+}
+
+function judge(options: { minutes: number; seed: number }, rounds: readonly WatchRound[], ips: readonly string[], faults: readonly FaultRecord[],
+  before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>,
+  rssStart: ReadonlyArray<{ program: string; mb: number }>, rssEnd: ReadonlyArray<{ program: string; mb: number }>): ChaosReport {
+  const byKind = new Map<FaultKind, KindFigures>();
+  const failures: string[] = [];
+  faults.forEach((fault, i) => {
+    const windowEnd = faults[i + 1]?.startMs ?? Number.MAX_SAFE_INTEGER;
+    const figures = byKind.get(fault.kind) ?? { kind: fault.kind, count: 0, longestUnansweredMs: 0, longestDoubleMs: 0, failures: [] };
+    byKind.set(fault.kind, figures);
+    figures.count++;
+    const controlPlane = fault.kind === 'kube-apiserver restart' || fault.kind === 'etcd restart' || fault.kind === 'controller SIGKILL';
+    for (const ip of ips) {
+      const unanswered = longestRun(rounds, ip, fault.startMs, windowEnd, (nodes) => nodes.length === 0);
+      const double = longestRun(rounds, ip, fault.startMs, windowEnd, (nodes) => nodes.length > 1);
+      figures.longestUnansweredMs = Math.max(figures.longestUnansweredMs, unanswered);
+      figures.longestDoubleMs = Math.max(figures.longestDoubleMs, double);
+      if (controlPlane && unanswered > CONTROL_PLANE_GRACE_MS) figures.failures.push(`${ip} unanswered ${unanswered} ms during a ${fault.kind}`);
+      const settled = rounds.filter((r) => r.t >= fault.endMs + SETTLE_MS && r.t < windowEnd);
+      const wrong = settled.find((r) => (r.answers.get(ip) ?? []).length !== 1);
+      if (wrong !== undefined) {
+        figures.failures.push(`${ip} answered by [${(wrong.answers.get(ip) ?? []).join(', ')}] ${wrong.t - fault.endMs} ms after a ${fault.kind}${fault.node === undefined ? '' : ` on ${fault.node}`} ended`);
+      }
+    }
+  });
+  for (const figures of byKind.values()) failures.push(...figures.failures.slice(0, 3));
+  const changed = [...before].filter(([name, addresses]) => after.get(name) !== addresses).length;
+  if (changed > 0) failures.push(`${changed} Services changed address`);
+  const rss = rssStart.map(({ program, mb }) => ({ program, startMb: mb, endMb: rssEnd.find((e) => e.program === program)?.mb ?? NaN }));
+  for (const { program, startMb, endMb } of rss) {
+    if (endMb > startMb * 1.2) failures.push(`${program} RSS grew from ${startMb} to ${endMb} MB`);
+  }
+  return { seed: options.seed, minutes: options.minutes, faults, byKind: [...byKind.values()], addressesChanged: changed, rss, passed: failures.length === 0, failures };
+}
+
+export function formatReport(report: ChaosReport): string {
+  const lines = [`chaos: seed ${report.seed}, ${report.minutes} min, ${report.faults.length} faults`,
+    '| fault | count | longest unanswered | longest two MACs | failures |', '|---|---|---|---|---|'];
+  for (const f of report.byKind) lines.push(`| ${f.kind} | ${f.count} | ${f.longestUnansweredMs} ms | ${f.longestDoubleMs} ms | ${f.failures.length} |`);
+  lines.push(`addresses changed: ${report.addressesChanged}`);
+  for (const r of report.rss) lines.push(`RSS ${r.program}: ${r.startMb} → ${r.endMb} MB`);
+  lines.push(report.passed ? 'PASSED' : `FAILED: ${report.failures.join('; ')}`);
+  return lines.join('\n');
+}
+
+if (isMainModule(import.meta.url)) {
+  const minutes = Number(process.env.MINUTES ?? '10');
+  const seed = Number(process.env.SEED ?? String(Date.now() % 100_000));
+  runChaos({ minutes, seed }).then((report) => {
+    console.log(formatReport(report));
+    process.exit(report.passed ? 0 : 1);
+  }).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
