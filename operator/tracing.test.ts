@@ -9,11 +9,11 @@ import {
 describe('tracingConfig: the standard OTEL_* variables decide', () => {
   const cases: ReadonlyArray<[string, Record<string, string>, ReturnType<typeof tracingConfig>]> = [
     ['no endpoint: no SDK, no cost', {}, { enabled: false, reason: 'no OTEL_EXPORTER_OTLP_ENDPOINT' }],
-    ['an endpoint: the SDK, named after the program', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }, { enabled: true, serviceName: 'l2lb-controller' }],
-    ['a traces-only endpoint counts too', { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' }, { enabled: true, serviceName: 'l2lb-controller' }],
-    ['OTEL_SERVICE_NAME wins over the program\'s name', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SERVICE_NAME: 'ctl' }, { enabled: true, serviceName: 'ctl' }],
+    ['an endpoint: the SDK, named after the program, sending to /v1/traces', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/' }, { enabled: true, serviceName: 'l2lb-controller', url: 'http://127.0.0.1:4318/v1/traces' }],
+    ['a traces endpoint is used as is, and wins', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:4318/traces' }, { enabled: true, serviceName: 'l2lb-controller', url: 'http://b:4318/traces' }],
+    ['OTEL_SERVICE_NAME wins over the program\'s name', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SERVICE_NAME: 'ctl' }, { enabled: true, serviceName: 'ctl', url: 'http://c:4318/v1/traces' }],
     ['OTEL_SDK_DISABLED=true wins over an endpoint', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'TRUE' }, { enabled: false, reason: 'OTEL_SDK_DISABLED=true' }],
-    ['OTEL_SDK_DISABLED=false changes nothing', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'false' }, { enabled: true, serviceName: 'l2lb-controller' }],
+    ['OTEL_SDK_DISABLED=false changes nothing', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'false' }, { enabled: true, serviceName: 'l2lb-controller', url: 'http://c:4318/v1/traces' }],
     ['OTEL_TRACES_EXPORTER=none turns it off', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'none' }, { enabled: false, reason: 'OTEL_TRACES_EXPORTER=none' }],
     ['an empty endpoint is none', { OTEL_EXPORTER_OTLP_ENDPOINT: ' ' }, { enabled: false, reason: 'no OTEL_EXPORTER_OTLP_ENDPOINT' }],
   ];

@@ -23,7 +23,7 @@ export const tracer = trace.getTracer('l2lb');
 export const TRACE_ANNOTATION = 'l2lb.dev/traceparent';
 
 export type TracingConfig =
-  | { readonly enabled: true; readonly serviceName: string }
+  | { readonly enabled: true; readonly serviceName: string; readonly url: string }
   | { readonly enabled: false; readonly reason: string };
 
 /** Whether to start the SDK, from the standard variables; the SDK reads the rest (sampler, endpoint) itself. */
@@ -33,7 +33,10 @@ export function tracingConfig(defaultServiceName: string, env: Readonly<Record<s
   if (endpoint === '') return { enabled: false, reason: 'no OTEL_EXPORTER_OTLP_ENDPOINT' };
   if ((env.OTEL_TRACES_EXPORTER ?? 'otlp').trim().toLowerCase() === 'none') return { enabled: false, reason: 'OTEL_TRACES_EXPORTER=none' };
   const serviceName = (env.OTEL_SERVICE_NAME ?? '').trim();
-  return { enabled: true, serviceName: serviceName === '' ? defaultServiceName : serviceName };
+  // The specification's rule: a signal-specific endpoint is used as is, the general one gets /v1/traces.
+  const tracesEndpoint = (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? '').trim();
+  const url = tracesEndpoint !== '' ? tracesEndpoint : `${endpoint.replace(/\/+$/, '')}/v1/traces`;
+  return { enabled: true, serviceName: serviceName === '' ? defaultServiceName : serviceName, url };
 }
 
 export interface Tracing {
@@ -58,10 +61,11 @@ export async function startTracing(defaultServiceName: string, env: NodeJS.Proce
   const provider = new NodeTracerProvider({
     resource,
     // Short batches: a trace that crosses two programs is read seconds later, by people and by the e2e test.
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 500 })],
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.url }), { scheduledDelayMillis: 500 })],
   });
   provider.register(); // AsyncLocalStorage context manager and the W3C tracecontext propagator
-  return { config, shutdown: () => provider.shutdown() };
+  // Spans that cannot be delivered at exit (no collector) are lost; that is never a reason to fail a shutdown.
+  return { config, shutdown: () => provider.shutdown().catch(() => undefined) };
 }
 
 /** Runs `work` inside a span named `name` (a child of the active span, or of `parent`); an exception
