@@ -111,4 +111,9 @@ test('with an OTLP endpoint: the allocation is a trace in Jaeger, and its status
   }, 30_000, 500);
   assert.deepEqual(names.filter((n) => ['reconcile services', 'allocation', 'status write'].includes(n)), ['allocation', 'reconcile services', 'status write']);
   assert.ok(spanId !== undefined);
+  // Writing the annotation must not start reconciles of its own: the count holds still once settled.
+  const reconciles = async (): Promise<string> => /^controller_runtime_reconcile_total\{controller="services",result="success"\} (\d+)/m.exec(await scrape())?.[1] ?? '';
+  const settled = await reconciles();
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  assert.equal(await reconciles(), settled);
 });
