@@ -4,12 +4,20 @@ import { KubeClient } from './kube-client.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { createLogger, errorText } from './log.js';
 import { Manager } from './manager.js';
+import { collectProcessMetrics, kitMetrics, METRICS_PATH, metricsRoute, registry } from './metrics.js';
 import { parseControllerOptions } from './options.js';
+import { IPAddressPools, Services } from './resources.js';
+import { startTracing } from './tracing.js';
+import type { IPAddressPool } from '../schemas/generated/types.js';
+import { configStale, poolGauges, registerAllocatorMetrics, registerK8sClientMetrics } from '../reconcilers/metrics.js';
 import { registerControllerReconcilers } from '../reconcilers/register.js';
+import type { Service } from '../reconcilers/services.js';
 
 async function main(): Promise<void> {
   const options = parseControllerOptions(process.argv.slice(2));
   const logger = createLogger({ fields: { component: 'controller', identity: options.identity } });
+  const tracing = await startTracing('l2lb-controller');
+  logger.info('tracing', tracing.config.enabled ? { exporter: 'otlp', service: tracing.config.serviceName } : { disabled: tracing.config.reason });
   const client = await KubeClient.create(loadKubeConfig(options.kubeconfig), 'l2lb-controller');
   const manager = new Manager({
     client,
@@ -28,6 +36,15 @@ async function main(): Promise<void> {
       : undefined,
   });
   registerControllerReconcilers(manager, options);
+  // The same shared informers the reconcilers read (the manager hands out one per type and namespace).
+  const pools = manager.informer<IPAddressPool>(IPAddressPools, { namespace: options.namespace });
+  const services = manager.informer<Service>(Services);
+  collectProcessMetrics();
+  registerAllocatorMetrics(registry, () => poolGauges(pools.list(), services.list()));
+  registerK8sClientMetrics(registry, kitMetrics, () => ({ loaded: pools.hasSynced(), stale: configStale(pools.list()) }));
+  if (options.leaderElect) kitMetrics.trackLeader('l2lb-controller', () => manager.isLeader());
+  manager.http.route(METRICS_PATH, metricsRoute());
+  manager.onShutdown(() => tracing.shutdown());
   manager.stopOnSignals();
   await manager.start();
   await manager.done;

@@ -12,7 +12,8 @@
 import { errorText, type Logger } from './log.js';
 import type { Informer } from './informer.js';
 import { objectKey, type KubeObject } from './resources.js';
-import { inSpan } from './tracing.js';
+import { kitMetrics, type KitMetrics } from './metrics.js';
+import { inSpan, onlyTraceAnnotationChanged } from './tracing.js';
 import { WorkQueue } from './workqueue.js';
 import type { RateLimiter } from './ratelimit.js';
 
@@ -44,23 +45,34 @@ export class Controller {
   private workers: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly logger: Logger;
+  private readonly metrics: KitMetrics;
 
   constructor(
     readonly name: string,
     private readonly reconciler: Reconciler,
     private readonly watched: readonly Watch[],
-    private readonly options: { workers: number; resyncMs: number; rateLimiter?: RateLimiter<string>; resyncKeys: () => Iterable<string> },
+    private readonly options: { workers: number; resyncMs: number; rateLimiter?: RateLimiter<string>; resyncKeys: () => Iterable<string>; metrics?: KitMetrics },
     logger: Logger,
   ) {
-    this.queue = new WorkQueue<string>(options.rateLimiter);
+    this.metrics = options.metrics ?? kitMetrics;
+    this.queue = new WorkQueue<string>(options.rateLimiter, { name, metrics: this.metrics });
     this.logger = logger.child({ controller: name });
     for (const { informer, map } of watched) {
       const enqueue = (object: KubeObject): void => {
         for (const key of map(object)) this.queue.add(key);
       };
       // Level-triggered: both the old and the new object enqueue, so a key that stops matching is
-      // reconciled too (e.g. a pool renamed away from an advertisement).
-      informer.on({ add: enqueue, update: (previous, current) => { enqueue(previous); enqueue(current); }, delete: enqueue });
+      // reconciled too (e.g. a pool renamed away from an advertisement). An update that only (re)writes
+      // the trace annotation is the controller's own bookkeeping: reconciling it would trace itself forever.
+      informer.on({
+        add: enqueue,
+        update: (previous, current) => {
+          if (onlyTraceAnnotationChanged(previous, current)) return;
+          enqueue(previous);
+          enqueue(current);
+        },
+        delete: enqueue,
+      });
     }
   }
 
@@ -102,18 +114,25 @@ export class Controller {
       this.stats.reconciles++;
       this.queue.forget(key);
       if (result?.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+      this.observe(result?.requeueAfterMs !== undefined ? 'requeue_after' : 'success', started);
       this.logger.debug('reconciled', { key, ms: Math.round(performance.now() - started) });
     } catch (error) {
       this.stats.errors++;
+      this.observe('error', started);
       this.logger.warn('reconcile failed, will retry', { key, error: errorText(error), retries: this.queue.retries(key) });
       this.queue.addRateLimited(key);
     } finally {
       this.queue.done(key);
     }
   }
+
+  private observe(outcome: 'success' | 'error' | 'requeue_after', started: number): void {
+    this.metrics.reconciled({ controller: this.name, outcome, seconds: (performance.now() - started) / 1000 });
+  }
 }
 
 export class ControllerBuilder {
+  private metrics: KitMetrics | undefined;
   private readonly watched: Watch[] = [];
   private primary: Informer<KubeObject> | undefined;
   private workerCount = 1;
@@ -148,11 +167,17 @@ export class ControllerBuilder {
     return this;
   }
 
+  /** Reports to `metrics` instead of the process registry's (tests). */
+  withMetrics(metrics: KitMetrics): this {
+    this.metrics = metrics;
+    return this;
+  }
+
   build(logger: Logger, resyncKeys?: () => Iterable<string>): Controller {
     const primary = this.primary;
     const keys = resyncKeys ?? (() => primary?.keys() ?? []);
     return new Controller(this.name, this.reconciler, this.watched,
-      { workers: this.workerCount, resyncMs: this.resyncMs, rateLimiter: this.rateLimiter, resyncKeys: keys }, logger);
+      { workers: this.workerCount, resyncMs: this.resyncMs, rateLimiter: this.rateLimiter, resyncKeys: keys, metrics: this.metrics }, logger);
   }
 }
 

@@ -6,6 +6,7 @@
 // The dirty set holds keys that need processing, the processing set keys some worker holds; a key in both
 // is re-queued by `done`.
 
+import type { QueueMetrics } from './metrics.js';
 import { defaultControllerRateLimiter, type RateLimiter } from './ratelimit.js';
 
 export interface QueueItem<K> {
@@ -22,11 +23,19 @@ export class WorkQueue<K = string> {
   private readonly delayed = new Map<K, { readyAt: number; timer: NodeJS.Timeout }>();
   private shuttingDown = false;
 
-  constructor(private readonly limiter: RateLimiter<K> = defaultControllerRateLimiter<K>()) {}
+  /** A named queue with `metrics` reports its depth, adds and retries (client-go's workqueue_* series). */
+  constructor(
+    private readonly limiter: RateLimiter<K> = defaultControllerRateLimiter<K>(),
+    private readonly observed?: { readonly name: string; readonly metrics: QueueMetrics },
+  ) {
+    observed?.metrics.track(observed.name, () => this.len());
+  }
 
   add(key: K): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
     this.dirty.add(key);
+    // Counted as client-go does: a key that was not already waiting (a deduped add is no work).
+    this.observed?.metrics.added(this.observed.name);
     if (this.processing.has(key)) return; // `done` puts it back
     const waiter = this.waiters.shift();
     if (waiter !== undefined) {
@@ -86,6 +95,7 @@ export class WorkQueue<K = string> {
   }
 
   addRateLimited(key: K): void {
+    this.observed?.metrics.retried(this.observed.name);
     this.addAfter(key, this.limiter.when(key));
   }
 

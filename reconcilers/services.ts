@@ -11,6 +11,7 @@ import type { Logger } from '../operator/log.js';
 import { objectKey, Services, type KubeObject } from '../operator/resources.js';
 import { fieldManagers, sameJson } from '../operator/status.js';
 import { setCondition, type Condition } from '../operator/conditions.js';
+import { activeTraceparent, inSpan, TRACE_ANNOTATION } from '../operator/tracing.js';
 import type { IPAddressPool } from '../schemas/generated/types.js';
 import { allocatorPools } from './allocator-config.js';
 import type { AllocatorPool, AssignResult, Failure } from './allocator-types.js';
@@ -71,13 +72,19 @@ export class ServicesReconciler implements Reconciler {
     }
     const requested = serviceRequest(service);
     const held = allocator.assignment(key) !== undefined;
-    const result: AssignResult = requested.ok
-      ? allocator.assign(key, requested.request, { namespaceLabels: this.namespaceLabels(service) })
-      : requested;
+    const result: AssignResult = await inSpan('allocation', { 'l2lb.service': key }, async (span) => {
+      const assigned = requested.ok
+        ? allocator.assign(key, requested.request, { namespaceLabels: this.namespaceLabels(service) })
+        : requested;
+      span.setAttributes(assigned.ok
+        ? { 'l2lb.pool': assigned.assignment.pool, 'l2lb.ips': assigned.assignment.ips.join(',') }
+        : { 'l2lb.reason': assigned.reason });
+      return assigned;
+    });
     if (!requested.ok) allocator.release(key);
     if (!result.ok && held) this.enqueuePending();
     if (requested.ok) this.warnDeprecated(service, requested.request.warnings);
-    await this.write(service, result);
+    await inSpan('status write', { 'l2lb.service': key }, () => this.write(service, result));
   }
 
   /** Hands the pools to the allocator when they changed; Services whose addresses left every pool, or
@@ -141,9 +148,12 @@ export class ServicesReconciler implements Reconciler {
     const ingressChanged = !sameJson(current.ips, ips);
     const statusChanged = ingressChanged || !sameJson(conditions, service.status?.conditions ?? []);
 
-    if ((service.metadata.annotations?.[annotations.allocatedFromPool] ?? undefined) !== pool) {
+    // A new address is what the speakers act on: its trace context goes with it, in the same metadata
+    // patch as the pool annotation and before the status, so the speaker that wins finds it in its cache.
+    const traceparent = ingressChanged && ips.length > 0 ? activeTraceparent() : undefined;
+    if ((service.metadata.annotations?.[annotations.allocatedFromPool] ?? undefined) !== pool || traceparent !== undefined) {
       await client.patch(Services, service.metadata.namespace, service.metadata.name ?? '',
-        { metadata: { annotations: { [annotations.allocatedFromPool]: pool ?? null } } });
+        { metadata: { annotations: { [annotations.allocatedFromPool]: pool ?? null, ...(traceparent === undefined ? {} : { [TRACE_ANNOTATION]: traceparent }) } } });
     }
     if (!statusChanged) return;
     await client.apply(Services, {
