@@ -44,6 +44,8 @@ build: deps
 fixtures:
 	@e2e/fixtures/build.sh etcd >/dev/null
 	@e2e/fixtures/build.sh kube >/dev/null
+	@e2e/fixtures/build.sh prometheus >/dev/null
+	@e2e/fixtures/build.sh jaeger >/dev/null
 
 lint: deps
 	npm run --silent lint

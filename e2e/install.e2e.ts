@@ -38,9 +38,14 @@ function csvDeployment(): string {
   return JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: deployment.name, namespace: NS, labels: deployment.label }, spec: deployment.spec });
 }
 
+/** Nodes a kubelet runs and reports Ready. The process-only lab writes Ready itself but has no kubelet,
+ *  so a node counts only when a kubelet stamped its version. */
 function readyNodes(): number {
-  const nodes = JSON.parse(kubectl('get', 'nodes', '-o', 'json')) as { items: Array<{ status?: { conditions?: Array<{ type: string; status: string }> } }> };
-  return nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+  const nodes = JSON.parse(kubectl('get', 'nodes', '-o', 'json')) as {
+    items: Array<{ status?: { conditions?: Array<{ type: string; status: string }>; nodeInfo?: { kubeletVersion?: string } } }>;
+  };
+  return nodes.items.filter((n) => (n.status?.nodeInfo?.kubeletVersion ?? '') !== ''
+    && n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
 }
 
 async function speakers(): Promise<DaemonSet | undefined> {

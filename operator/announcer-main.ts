@@ -7,6 +7,9 @@ import { L2Announcer } from '../arp/announcer.js';
 import { discoverInterfaces } from '../arp/interfaces.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ApiGate } from './api-gate.js';
+import { collectProcessMetrics, kitMetrics, METRICS_PATH, metricsRoute, registry } from './metrics.js';
+import { startTracing } from './tracing.js';
+import { configStale, registerK8sClientMetrics, responderHealth, SpeakerMetrics } from '../reconcilers/metrics.js';
 import { controllerFor } from './controller.js';
 import { EventRecorder } from './events.js';
 import { KubeClient } from './kube-client.js';
@@ -83,6 +86,7 @@ async function watchInterfaces(logger: Logger, onChange: (names: readonly string
 async function main(): Promise<void> {
   const options = parseAnnouncerOptions(process.argv.slice(2));
   const logger = createLogger({ fields: { component: 'speaker', node: options.node } });
+  const tracing = await startTracing('l2lb-speaker');
   const client = await KubeClient.create(loadKubeConfig(options.kubeconfig), `l2lb-speaker/${options.node}`);
   const manager = new Manager({ client, logger, httpPort: options.httpPort, httpHost: options.httpHost });
   const ns = { namespace: options.namespace };
@@ -104,8 +108,9 @@ async function main(): Promise<void> {
   const heartbeat = new NodeHeartbeat(client, options.namespace, options.node, logger);
   let enqueue: () => void = () => undefined;
   const drops = new DropLog(logger);
+  let countDrop: (reason: string) => void = () => undefined;
   const peers = new PeerHeartbeats(options.node, () => enqueue(), logger,
-    { port: options.memberlistPort, onDrop: (reason, from) => drops.note(reason, from) });
+    { port: options.memberlistPort, onDrop: (reason, from) => { drops.note(reason, from); countDrop(reason); } });
   // Status writes go through one gate with its own pacing (at most about one request a second while
   // the API fails), on their own queue: the wire never waits for them.
   const gate = new ApiGate();
@@ -130,12 +135,24 @@ async function main(): Promise<void> {
   };
   memberlist.on({ add: (s) => peers.setKey(keyFrom(s)), update: (_, s) => peers.setKey(keyFrom(s)), delete: () => peers.setKey(undefined) });
   const answering = new Answering(wire, options.answerGraceMs);
+  collectProcessMetrics();
+  registerK8sClientMetrics(registry, kitMetrics, () => ({ loaded: pools.hasSynced() && advertisements.hasSynced(), stale: configStale(pools.list()) }));
+  let peersAlive: () => number = () => 0;
+  const speakerMetrics = new SpeakerMetrics(registry, {
+    node: options.node,
+    layer2: () => wire.counters.snapshot(),
+    peers: () => ({ alive: peersAlive(), known: Math.max(0, peerAddresses(nodes.list()).size - 1) }),
+    responders: () => responderHealth(wire.status(), interfaces.current()),
+  });
+  manager.http.route(METRICS_PATH, metricsRoute());
   const reconciler = new AnnouncerReconciler({
     self: options.node, namespace: options.namespace, services, endpointSlices, nodes, pools, advertisements,
     leases, statuses: statusWriter, peers, wire, logger,
     events: new EventRecorder(client, 'metallb.io/speaker', options.node, logger),
     ownInterfaces: interfaces.current,
     selfAnswering: () => answering.answering,
+    metrics: speakerMetrics,
+    tracing: tracing.config.enabled,
     loadBalancerClass: options.loadBalancerClass,
     eligibility: { announceFromCordoned: options.announceFromCordoned },
     liveness: { udpDeadlineMs: options.udpDeadlineMs },
@@ -177,6 +194,8 @@ async function main(): Promise<void> {
     update: () => void peers.setPeers(peerAddresses(nodes.list())),
     delete: () => void peers.setPeers(peerAddresses(nodes.list())),
   });
+  countDrop = (reason) => speakerMetrics.heartbeatDropped(reason);
+  peersAlive = () => reconciler.peersAlive();
   manager.add(controller);
   manager.add(statusController);
   const loopDelay = watchLoopDelay(logger);
@@ -189,6 +208,7 @@ async function main(): Promise<void> {
     wire.close();
     interfaces.stop();
     await heartbeat.stop();
+    await tracing.shutdown();
     for (const status of statuses.list()) {
       await client.delete(ServiceL2Statuses, options.namespace, status.metadata.name ?? '').catch(() => undefined);
     }

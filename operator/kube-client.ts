@@ -6,6 +6,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
 import type { ClusterAccess } from './kubeconfig.js';
+import { kitMetrics } from './metrics.js';
+import { traceHeaders } from './tracing.js';
 import { int64Json } from '../schemas/int64.js';
 import { apiVersionOf, resourcePath, type KubeObject, type ResourceType } from './resources.js';
 
@@ -148,6 +150,7 @@ export class KubeClient {
     const body = options.body === undefined ? undefined : Buffer.from(int64Json(options.body));
     const headers: Record<string, string> = {
       ...(await this.headers()),
+      ...traceHeaders(),
       Accept: 'application/json',
       'User-Agent': this.userAgent,
     };
@@ -164,12 +167,18 @@ export class KubeClient {
         reject(new WriteFencedError(method, path, refused));
         return;
       }
-      const request = transport.request(url, { method, headers, agent: this.agent, signal: options.signal }, resolve);
+      const request = transport.request(url, { method, headers, agent: this.agent, signal: options.signal }, (response) => {
+        kitMetrics.apiRequest(method, response.statusCode ?? 0);
+        resolve(response);
+      });
       request.on('error', (error: NodeJS.ErrnoException) => {
         // A kept-alive connection the server closed just as we reused it fails before any answer:
         // the request never reached the server, so sending it once more on a fresh connection is safe.
         if (request.reusedSocket && error.code === 'ECONNRESET' && attempt === 0) resolve(send(1));
-        else reject(error);
+        else {
+          kitMetrics.apiRequest(method, '<error>');
+          reject(error);
+        }
       });
       if (options.timeoutMs !== undefined) {
         request.setTimeout(options.timeoutMs, () => request.destroy(new Error(`${method} ${path}: no answer in ${options.timeoutMs} ms`)));

@@ -10,9 +10,10 @@
 //    socket are not yet counted, and a peer is not declared dead for our own lateness.
 
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { createConnection, createServer, type Socket as TcpSocket } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  createSender, openHeartbeat, sealHeartbeat, sealingKey, type DropReason, type HeartbeatKeyring, type HeartbeatKind, type ReplayState,
+  createSender, HEARTBEAT_MAX_BYTES, openHeartbeat, sealHeartbeat, sealingKey, type DropReason, type HeartbeatKeyring, type HeartbeatKind, type ReplayState,
 } from './heartbeat-auth.js';
 
 export interface HeartbeatWorkerData {
@@ -45,9 +46,11 @@ export type { DropReason } from './heartbeat-auth.js';
 /** How often this thread checks that it is not itself stalled, and what counts as a stall. */
 const TICK_MS = 10;
 const STALL_MS = 50;
-/** After a stall, the backlog in the socket is drained over a few loop turns; wait this long before the
- *  evidence moves past the stall again. */
-const SETTLE_MS = 30;
+/** After a stall (or a thaw), the backlog in the socket is drained over a few loop turns, and a peer's
+ *  next heartbeat is up to one interval away: wait this long before the evidence moves past the stall. */
+const SETTLE_MS = 200;
+/** How often a missing TCP link to a peer is dialled again. */
+const REDIAL_MS = 1_000;
 
 export function evidenceSlot(): number {
   return 0;
@@ -102,6 +105,76 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
     if (heard === 0n || goodbye >= heard) post({ type: 'change', node: heartbeat.node });
   };
 
+  // Crash detection: every peer keeps a TCP connection to us on the same port, opened with a sealed hello.
+  // A process that dies has its sockets closed by its kernel at once (FIN or RST), so a crash is seen in
+  // one round trip instead of after the UDP deadline; a frozen process or a dead link closes nothing, and
+  // the UDP deadline covers those. A link that closes counts as that peer's goodbye; its next heartbeat
+  // revives it.
+  const links = new Map<string, TcpSocket>();
+  const dialled = new Map<string, TcpSocket>();
+  let stopping = false;
+  const server = createServer((connection) => {
+    let node: string | undefined;
+    let buffered = Buffer.alloc(0);
+    connection.on('error', () => undefined);
+    connection.on('data', (chunk: Buffer) => {
+      if (node !== undefined) return;
+      buffered = Buffer.concat([buffered, chunk]);
+      if (buffered.length < 2) return;
+      const length = buffered.readUInt16BE(0);
+      if (length > HEARTBEAT_MAX_BYTES) return void connection.destroy();
+      if (buffered.length < 2 + length) return;
+      const from = connection.remoteAddress ?? '';
+      const opened = openHeartbeat(buffered.subarray(2, 2 + length), {
+        keys, source: from, expectedAddress: (name) => peers.get(name)?.address, now: Date.now(), replay,
+      });
+      if (!opened.ok || opened.message.node === data.self) {
+        if (!opened.ok) post({ type: 'dropped', reason: opened.reason, from });
+        return void connection.destroy();
+      }
+      node = opened.message.node;
+      const previous = links.get(node);
+      links.set(node, connection);
+      previous?.destroy();
+    });
+    connection.on('close', () => {
+      if (node === undefined || links.get(node) !== connection) return;
+      links.delete(node);
+      const peer = peers.get(node);
+      if (stopping || peer === undefined) return;
+      Atomics.store(times, goodbyeSlot(peer.slot), BigInt(Date.now()));
+      post({ type: 'change', node });
+    });
+  });
+  server.on('error', () => undefined); // without the listener, only crash detection is lost, not liveness
+  server.listen(data.port, data.bindAddress);
+
+  const dial = (name: string): void => {
+    const peer = peers.get(name);
+    if (stopping || silent || keys === undefined || peer === undefined || dialled.has(name)) return;
+    if (peer.address === data.bindAddress) return; // that is us (only ever in tests, where members share loopback)
+    const connection = createConnection({ host: peer.address, port: data.port, ...(data.bindAddress === '0.0.0.0' ? {} : { localAddress: data.bindAddress }) });
+    dialled.set(name, connection);
+    connection.setNoDelay(true);
+    connection.on('connect', () => {
+      if (keys === undefined) return void connection.destroy();
+      const now = Date.now();
+      const hello = sealHeartbeat(numbering.next('alive', now), sealingKey(keys, now));
+      const frame = Buffer.alloc(2 + hello.length);
+      frame.writeUInt16BE(hello.length, 0);
+      hello.copy(frame, 2);
+      connection.write(frame);
+    });
+    connection.on('data', () => undefined);
+    connection.on('error', () => undefined);
+    connection.on('close', () => { if (dialled.get(name) === connection) dialled.delete(name); });
+  };
+  const hangUp = (): void => {
+    for (const connection of dialled.values()) connection.destroy();
+    dialled.clear();
+  };
+  const redial = setInterval(() => { for (const name of peers.keys()) dial(name); }, REDIAL_MS);
+
   let previousTick = Date.now();
   let settledAt = 0;
   let frozen = previousTick;
@@ -121,21 +194,35 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
 
   port.on('message', (message: ToWorker) => {
     if (message.type === 'silent') {
-      if (message.silent && !silent) for (let i = 0; i < 3; i++) send('goodbye');
+      if (message.silent && !silent) {
+        for (let i = 0; i < 3; i++) send('goodbye');
+        hangUp();
+      }
       silent = message.silent;
-      if (!silent) send('alive');
+      if (!silent) {
+        send('alive');
+        for (const name of peers.keys()) dial(name);
+      }
       return;
     }
     if (message.type === 'keys') {
       keys = message.ring === undefined ? undefined : revive(message.ring);
+      for (const name of peers.keys()) dial(name);
       return;
     }
     if (message.type === 'peers') {
       peers = new Map(message.peers.filter(([name]) => name !== data.self).map(([name, address, slot]) => [name, { address, slot }]));
+      for (const [name, connection] of dialled) if (peers.get(name) === undefined) connection.destroy();
+      for (const name of peers.keys()) dial(name);
       return post({ type: 'peers-applied', version: message.version });
     }
     clearInterval(sender);
     clearInterval(watchdog);
+    clearInterval(redial);
+    stopping = true;
+    hangUp();
+    server.close();
+    for (const connection of links.values()) connection.destroy();
     // A goodbye may be lost: three of them, then close.
     for (let i = 0; i < 3; i++) send('goodbye');
     setTimeout(() => {

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -196,5 +200,47 @@ describe('PeerHeartbeats with a busy main thread', () => {
     const verdict = peerLiveness({ ...(lastHeardMs === undefined ? {} : { lastHeardMs }), ...(heardUpToMs === undefined ? {} : { heardUpToMs }),
       ...(a.goodbyeMs('node-b') === undefined ? {} : { goodbyeMs: a.goodbyeMs('node-b')! }) }, now);
     assert.equal(verdict.alive, false);
+  });
+});
+
+describe('PeerHeartbeats: a crashed peer', () => {
+  it('is seen gone when its kernel closes its TCP link, long before the UDP deadline', async () => {
+    const port = await freeUdpPort();
+    const a = new PeerHeartbeats('node-a', () => undefined, silentLogger, { port, bindAddress: '127.0.0.1' });
+    await a.setPeers(new Map([['node-b', '127.0.0.2']]));
+    a.setKey(SECRET);
+    await a.start();
+    // node-b in a process of its own, so that it can really be killed.
+    const module = new URL('./peer-heartbeats.js', import.meta.url).href;
+    const script = `const { PeerHeartbeats } = await import(${JSON.stringify(module)});
+      const b = new PeerHeartbeats('node-b', () => {}, { info() {}, warn() {}, error() {}, debug() {}, child() { return this; } }, { port: ${port}, bindAddress: '127.0.0.2' });
+      await b.setPeers(new Map([['node-a', '127.0.0.1']]));
+      b.setKey(Buffer.alloc(32, 7));
+      await b.start();
+      console.log('ready');
+      setInterval(() => {}, 1000);`;
+    const file = join(mkdtempSync(join(tmpdir(), 'l2lb-peer-')), 'node-b.mjs');
+    writeFileSync(file, script);
+    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.once('data', () => resolve());
+        child.once('exit', (code) => reject(new Error(`node-b exited with ${code} before it was ready`)));
+      });
+      const heard = Date.now();
+      while (a.lastHeardMs('node-b') === undefined && Date.now() - heard < 2_000) await sleep(20);
+      await sleep(1_500); // node-b's TCP link is dialled at once and again every second
+      assert.equal(a.goodbyeMs('node-b'), undefined);
+      const killed = Date.now();
+      child.kill('SIGKILL');
+      while (a.goodbyeMs('node-b') === undefined && Date.now() - killed < 2_000) await sleep(5);
+      const seenMs = (a.goodbyeMs('node-b') ?? Infinity) - killed;
+      assert.ok(seenMs < 300, `the crash was seen after ${seenMs} ms (the UDP deadline alone would take 500 ms)`);
+      const lastHeardMs = a.lastHeardMs('node-b');
+      assert.equal(peerLiveness({ ...(lastHeardMs === undefined ? {} : { lastHeardMs }), goodbyeMs: a.goodbyeMs('node-b')! }, Date.now()).alive, false);
+    } finally {
+      child.kill('SIGKILL');
+      await a.stop();
+    }
   });
 });

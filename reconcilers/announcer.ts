@@ -24,6 +24,9 @@ import { planAnnouncements, type AnnouncedService, type AnnouncementPlan } from 
 import { endpointServes, type AdvertisementFacts, type EligibilityOptions, type NodeFacts } from './eligibility.js';
 import { peerLiveness, type LivenessTimings, type PeerLiveness } from './liveness.js';
 import { annotations } from './service-request.js';
+import type { SpeakerMetrics } from './metrics.js';
+import { AnnouncementTrace, FailoverTrace } from './speaker-tracing.js';
+import { GRATUITOUS_SCHEDULE_MS } from '../arp/index.js';
 import { handles, type Service } from './services.js';
 
 export const ANNOUNCER_KEY = 'announcements';
@@ -80,6 +83,9 @@ export interface AnnouncerDeps {
   /** False while this node cannot answer for its addresses (a responder broken past the grace): it then
    *  claims none, and its peers, told goodbye, take them over. */
   readonly selfAnswering?: () => boolean;
+  readonly metrics?: SpeakerMetrics;
+  /** Trace each address gained (under its Service's trace, or a failover's): only when exporting. */
+  readonly tracing?: boolean;
   readonly loadBalancerClass: string | undefined;
   readonly eligibility?: Partial<EligibilityOptions>;
   readonly liveness: LivenessTimings;
@@ -113,31 +119,83 @@ export class AnnouncerReconciler implements Reconciler {
       advertisements: this.advertisementFacts(),
       options: this.deps.eligibility,
     });
-    this.lastPlanMs = Date.now() - now;
-    const gained = this.applyToWire(plan);
+    const planEnd = Date.now();
+    this.lastPlanMs = planEnd - now;
+    const newlyDead = this.noteLiveness(now);
+    const traces = this.deps.tracing === true ? this.startTraces(plan, now, planEnd, newlyDead) : new Map<string, AnnouncementTrace>();
+    const { gained, lost } = this.applyToWire(plan, traces);
     this.markFirstReconcile();
-    this.noteLiveness(now);
     const dead = [...this.verdicts].filter(([, verdict]) => !verdict.alive).map(([name]) => name);
     this.deps.statuses.want(plan.ownedServices, dead);
     this.recordGained(plan, gained);
+    this.observe(plan, gained, lost, newlyDead);
     return {};
   }
 
   private livenessSeen = '';
   private verdicts = new Map<string, PeerLiveness>();
 
-  /** Logs each peer whose verdict changed, with why: the evidence behind every move of ownership. */
-  private noteLiveness(now: number): void {
+  /** Logs each peer whose verdict changed, with why: the evidence behind every move of ownership.
+   *  Returns the peers that died since the last pass, with when they were last heard. */
+  private noteLiveness(now: number): Map<string, number> {
     this.livenessSeen = this.livenessSignature(now);
     const next = new Map(this.peerNames().map((name) => [name, this.peerVerdict(name, now)]));
+    const newlyDead = new Map<string, number>();
     for (const [name, verdict] of next) {
       const before = this.verdicts.get(name);
       if (before?.alive === verdict.alive) continue;
       const fields = { peer: name, heardUpToLagMs: now - (this.deps.peers.heardUpToMs() ?? now) };
-      if (verdict.alive) this.deps.logger.info('peer alive', { ...fields, via: verdict.via });
-      else this.deps.logger.info('peer dead', { ...fields, reason: verdict.reason });
+      if (verdict.alive) {
+        this.deps.logger.info('peer alive', { ...fields, via: verdict.via });
+        continue;
+      }
+      this.deps.logger.info('peer dead', { ...fields, reason: verdict.reason });
+      if (before === undefined) continue; // never seen alive: no failover
+      this.deps.metrics?.peerDeclaredDead();
+      newlyDead.set(name, this.deps.peers.goodbyeMs(name) ?? this.deps.peers.lastHeardMs(name) ?? now);
     }
     this.verdicts = next;
+    return newlyDead;
+  }
+
+  /** Peers judged alive at the last pass (for the memberlist gauge). */
+  peersAlive(): number {
+    return [...this.verdicts.values()].filter((verdict) => verdict.alive).length;
+  }
+
+  /** Metrics after a pass: what is announced, what moved, and how long a failover took end to end. */
+  private observe(plan: AnnouncementPlan, gained: ReadonlySet<string>, lost: number, newlyDead: ReadonlyMap<string, number>): void {
+    const metrics = this.deps.metrics;
+    if (metrics === undefined) return;
+    metrics.setAnnounced([...plan.owned.keys()].flatMap((ip) => (plan.addresses.get(ip)?.services ?? []).map((service) => ({ service, ip }))));
+    metrics.electionChanged(gained.size, lost);
+    if (gained.size > 0) for (const lastSign of newlyDead.values()) metrics.failoverObserved((Date.now() - lastSign) / 1000);
+  }
+
+  /** One `announce` trace per address this pass gains: under a failover's trace when a peer just died,
+   *  else under the Service's (the controller's traceparent annotation). Ended after the last
+   *  gratuitous round. */
+  private startTraces(plan: AnnouncementPlan, startedAt: number, planEnd: number, newlyDead: ReadonlyMap<string, number>): Map<string, AnnouncementTrace> {
+    const traces = new Map<string, AnnouncementTrace>();
+    const [deadPeer, lastSign] = [...newlyDead][0] ?? [];
+    let failover: FailoverTrace | undefined;
+    for (const ip of plan.owned.keys()) {
+      if (this.announced.has(ip)) continue;
+      const key = plan.addresses.get(ip)?.services[0] ?? '';
+      const attributes = { service: key, ip, node: this.deps.self };
+      if (deadPeer !== undefined && lastSign !== undefined) failover ??= FailoverTrace.start(deadPeer, this.deps.self, lastSign);
+      const trace = failover !== undefined
+        ? AnnouncementTrace.forFailover(failover, attributes, startedAt)
+        : AnnouncementTrace.forService(this.deps.services.get(key)?.metadata.annotations, attributes, startedAt);
+      trace.phase('plan', { startedAt, endedAt: planEnd });
+      trace.phase('election', { startedAt: planEnd, endedAt: Date.now() }, { eligible: plan.addresses.get(ip)?.eligible.length ?? 0 });
+      traces.set(ip, trace);
+    }
+    if (failover !== undefined) {
+      const last = Math.max(...GRATUITOUS_SCHEDULE_MS);
+      setTimeout(() => failover.end(), last + 10).unref();
+    }
+    return traces;
   }
 
   /** Whether any peer's liveness verdict changed since the last reconcile: called every few tens of ms
@@ -172,24 +230,40 @@ export class AnnouncerReconciler implements Reconciler {
   }
 
   /** Withdraws first, then announces: never two of our addresses' answers overlapping a handover. */
-  private applyToWire(plan: AnnouncementPlan): Set<string> {
+  private applyToWire(plan: AnnouncementPlan, traces: ReadonlyMap<string, AnnouncementTrace>): { gained: Set<string>; lost: number } {
     const gained = new Set<string>();
-    this.deps.wire.batch(() => this.changeWire(plan, gained));
-    return gained;
+    let lost = 0;
+    this.deps.wire.batch(() => { lost = this.changeWire(plan, gained, traces); });
+    for (const [ip, trace] of traces) {
+      if (!gained.has(ip)) {
+        trace.end();
+        continue;
+      }
+      // The responder sends each round on GRATUITOUS_SCHEDULE_MS; the trace marks them on the same clock.
+      GRATUITOUS_SCHEDULE_MS.forEach((delay, round) => setTimeout(() => {
+        trace.gratuitousRound(round, ip.includes(':') ? 1 : 2);
+        if (round === GRATUITOUS_SCHEDULE_MS.length - 1) trace.end();
+      }, delay).unref());
+    }
+    return { gained, lost };
   }
 
-  private changeWire(plan: AnnouncementPlan, gained: Set<string>): void {
+  /** Withdraws, then announces; returns how many addresses were withdrawn. */
+  private changeWire(plan: AnnouncementPlan, gained: Set<string>, traces: ReadonlyMap<string, AnnouncementTrace>): number {
     const { wire, logger } = this.deps;
+    let lost = 0;
     for (const ip of [...this.announced.keys()]) {
       if (plan.owned.has(ip)) continue;
       wire.withdraw(ip);
       this.announced.delete(ip);
+      lost++;
       logger.info('withdrew', { ip, owner: plan.addresses.get(ip)?.owner ?? null });
     }
     for (const [ip, interfaces] of plan.owned) {
       const before = this.announced.get(ip);
       if (before !== undefined && sameJson(before, interfaces)) continue;
-      const result = wire.announce(ip, interfaces);
+      const trace = traces.get(ip);
+      const result = trace === undefined ? wire.announce(ip, interfaces) : trace.responderAdd(interfaces, () => wire.announce(ip, interfaces));
       if (!result.ok) {
         logger.warn('could not announce', { ip });
         continue;
@@ -198,6 +272,7 @@ export class AnnouncerReconciler implements Reconciler {
       if (before === undefined) gained.add(ip);
       logger.info('announcing', { ip, interfaces });
     }
+    return lost;
   }
 
   private recordGained(plan: AnnouncementPlan, gained: ReadonlySet<string>): void {

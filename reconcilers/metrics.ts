@@ -200,7 +200,7 @@ export class SpeakerMetrics {
       collect() { this.set(sources.peers().known); },
     });
     this.heartbeatDrops = new Counter({
-      name: 'l2lb_memberlist_heartbeat_drops_total', help: 'Heartbeat datagrams received and dropped, by reason (malformed, unknown sender)',
+      name: 'l2lb_memberlist_heartbeat_drops_total', help: 'Heartbeat datagrams received and dropped, by reason (operator/heartbeat-auth.ts DROP_REASONS: bad-mac, replay, spoofed-source, ...)',
       labelNames: ['reason'], registers,
     });
     this.peerDeaths = new Counter({ name: 'l2lb_memberlist_peer_failures_total', help: 'Times a peer was declared dead (silent past its deadline)', registers });
@@ -247,7 +247,7 @@ export class SpeakerMetrics {
     this.failover.observe(seconds);
   }
 
-  heartbeatDropped(reason: 'malformed' | 'unknown-sender'): void {
+  heartbeatDropped(reason: string): void {
     this.heartbeatDrops.inc({ reason });
   }
 

@@ -15,6 +15,7 @@ import { ensureClient, ensureNode, ensureSegments, listLabNamespaces, removeAllL
 import { run, runningPid, startDaemon, stopDaemon, waitFor } from './processes.js';
 import { LAB_CLIENT_NS, LAB_NET_NS, labNode, labNodes, NODE_API_PORT, type LabNode } from './topology.js';
 import { ensureAnnouncers, ensureController, ensureOperatorConfig, operatorPorts } from './operator.js';
+import { ensureObservability } from './observability.js';
 
 export interface LabPaths {
   readonly root: string;
@@ -70,6 +71,7 @@ export async function labUp(nodeCount: number, progress: Progress, paths = labPa
     progress(`removing ${extra.name} (NODES=${nodeCount})`);
     await stopDaemon(join(paths.run, `announcer-${extra.name}.pid`));
     await stopDaemon(join(paths.run, `api-relay-${extra.name}.pid`));
+    for (const relay of ['metrics-relay', 'metrics-relay-host', 'otlp-relay']) await stopDaemon(join(paths.run, `${relay}-${extra.name}.pid`));
     removeNode(extra);
   }
   if (ensureClient()) progress(`${LAB_CLIENT_NS}: eth0 192.168.1.2 fd00:1::2, eth1 192.168.2.2`);
@@ -85,6 +87,10 @@ export async function labUp(nodeCount: number, progress: Progress, paths = labPa
   ensureOperatorAccounts(paths, plane, kubeBin);
   // kube-proxy's part (the VIPs on kube-ipvs0, HTTP on port 80), emulated: see kube-proxy.ts.
   await ensureKubeProxies(paths, plane, kubeBin, nodes);
+  const observed = await ensureObservability({ paths, nodes: nodes.map((n) => n.name),
+    controllerHttpPort: (await operatorPorts(join(paths.root, 'operator-ports.json'))).controllerHttp,
+    prometheusBin: fixtureBin('prometheus'), jaegerBin: fixtureBin('jaeger') });
+  if (observed.length > 0) progress(`observability: ${observed.join(', ')} (Prometheus 127.0.0.1:9090, OTLP 127.0.0.1:4318, Jaeger query 127.0.0.1:16686)`);
   await ensureOperator(paths, kubeBin, progress);
   const announcers = ensureAnnouncers(paths, nodes.map((n) => n.name));
   if (announcers.length > 0) progress(`announcers: ${announcers.join(', ')}`);

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAll, dump } from 'js-yaml';
 import { repoRoot } from '../fixtures.js';
+import { otelEnv } from './observability.js';
 import { freePort, runningPid, startDaemon, stopDaemon } from './processes.js';
 
 export interface OperatorPorts {
@@ -57,7 +58,7 @@ export function ensureController(paths: { run: string; logs: string; credentials
       `--kubeconfig=${join(paths.credentials, 'controller.kubeconfig')}`, '--identity=lab-controller',
       `--http-port=${ports.controllerHttp}`, '--http-host=127.0.0.1',
       `--webhook-port=${ports.webhook}`, '--webhook-host=127.0.0.1', '--webhook-ip=127.0.0.1'],
-    logFile: join(paths.logs, 'controller.log'), pidFile,
+    logFile: join(paths.logs, 'controller.log'), pidFile, env: otelEnv('l2lb-controller'),
   });
   return true;
 }
@@ -79,7 +80,7 @@ export function ensureAnnouncers(paths: { run: string; logs: string; credentials
       name: `announcer-${node}`, command: process.execPath, netns: node,
       args: [join(repoRoot, 'dist', 'operator', 'announcer-main.js'), `--node=${node}`,
         `--kubeconfig=${join(paths.credentials, 'speaker.node.kubeconfig')}`, '--http-port=7472', '--http-host=127.0.0.1'],
-      logFile: join(paths.logs, `announcer-${node}.log`), pidFile,
+      logFile: join(paths.logs, `announcer-${node}.log`), pidFile, env: otelEnv('l2lb-speaker'),
     });
     started.push(node);
   }
