@@ -266,6 +266,7 @@ export async function runChaos(options: { minutes: number; seed: number; progres
     }, 60_000, 500);
     const ips = [...before.values()].flatMap((a) => a.split(','));
     const watch = new L2Watch(ips, { intervalMs: 20, durationS: options.minutes * 60 + 600 });
+    try {
     await waitFor('every address answered by exactly one node', () => {
       const last = watch.rounds.at(-1);
       return last !== undefined && ips.every((ip) => (last.answers.get(ip) ?? []).length === 1);
@@ -287,8 +288,10 @@ export async function runChaos(options: { minutes: number; seed: number; progres
     const after = await serviceAddresses(client);
     const rssEnd = programs().map(({ program, pid }) => ({ program, mb: rssMb(pid) }));
     await sleep(200);
-    await watch.stop();
     return judge(options, watch.rounds, ips, faults, before, after, rssStart, rssEnd);
+    } finally {
+      await watch.stop();
+    }
   } finally {
     client.close();
   }

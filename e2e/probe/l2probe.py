@@ -69,7 +69,7 @@ def checksum(data):
 def neighbor_solicitation(src_mac, src_ip6, target):
     t = ipaddress.IPv6Address(target).packed
     s = ipaddress.IPv6Address(src_ip6).packed
-    group = bytes.fromhex("ff020000000000000000000000000001ff") + t[13:]
+    group = bytes.fromhex("ff0200000000000000000001ff") + t[13:]
     dst_mac = b"\x33\x33" + group[12:]
     icmp = struct.pack("!BBHI16s", 135, 0, 0, 0, t) + struct.pack("!BB6s", 1, 1, src_mac)
     pseudo = s + group + struct.pack("!I3xB", len(icmp), 58)
