@@ -214,7 +214,8 @@ async function serviceAddresses(client: KubeClient): Promise<Map<string, string>
 }
 
 function setUp(): void {
-  kubectl('delete', 'namespace', NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=120s');
+  // No namespace controller in the lab: the namespace is kept, its contents deleted.
+  kubectl('delete', 'services,endpointslices', '--all', '-n', NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=300s');
   kubectl('delete', 'l2advertisements,ipaddresspools', '--all', '-n', 'metallb-system', '--wait=true');
   const result = kubectlResult(['apply', '-f', '-'], `apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
@@ -237,7 +238,8 @@ metadata: {name: chaos-v6, namespace: metallb-system}
 spec: {ipAddressPools: [chaos-v6], interfaces: [eth0]}
 `);
   if (!result.ok) throw new Error(result.stderr);
-  kubectl('create', 'namespace', NAMESPACE);
+  const ns = kubectlResult(['apply', '-f', '-'], `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
+  if (!ns.ok) throw new Error(ns.stderr);
 }
 
 export async function runChaos(options: { minutes: number; seed: number; progress?: (line: string) => void }): Promise<ChaosReport> {

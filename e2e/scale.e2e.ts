@@ -37,15 +37,18 @@ before(async () => {
   await labUp(3, () => undefined);
   client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-e2e-scale');
   cleanUp();
-  kubectl('create', 'namespace', NAMESPACE);
+  const ns = kubectlResult(['apply', '-f', '-'], `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
+  assert.ok(ns.ok, ns.stderr);
 });
 after(() => {
   cleanUp();
   client?.close();
 });
 
+/** The lab has no namespace controller (no kube-controller-manager): a deleted namespace would stay
+ *  Terminating for good, so its contents are deleted and the namespace kept. */
 function cleanUp(): void {
-  kubectl('delete', 'namespace', NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=300s');
+  kubectl('delete', 'services,endpointslices', '--all', '-n', NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=600s');
   kubectl('delete', 'l2advertisements,ipaddresspools', '--all', '-n', 'metallb-system', '--wait=true');
 }
 
