@@ -34,7 +34,8 @@ function service(name: string): Service {
 }
 
 test('watches map EndpointSlices to their Service and Nodes to every Service; status is written only when it differs', async () => {
-  const services = new Informer<Service>(cluster.client, Services, { namespace: ns });
+  // This test reads managedFields, which caches strip by default: keep them here.
+  const services = new Informer<Service>(cluster.client, Services, { namespace: ns, transform: (object) => object });
   const slices = new Informer<KubeObject>(cluster.client, EndpointSlices, { namespace: ns });
   const nodes = new Informer<KubeObject>(cluster.client, Nodes);
   const reconciled: string[] = [];
@@ -109,7 +110,8 @@ test('watches map EndpointSlices to their Service and Nodes to every Service; st
 });
 
 test('a failing reconcile is retried with growing backoff and forgotten once it succeeds', async () => {
-  const services = new Informer<Service>(cluster.client, Services, { namespace: ns });
+  // This test reads managedFields, which caches strip by default: keep them here.
+  const services = new Informer<Service>(cluster.client, Services, { namespace: ns, transform: (object) => object });
   const attempts: number[] = [];
   let failuresLeft = 3;
   const controller = controllerFor('flaky', {
