@@ -1,3 +1,5 @@
+// Not yet part of `make test`: in its first lab runs the alert and the cross-program trace checks were
+// flaky (passed once, timed out once). Run it by hand: node --test dist/e2e/observability.lab-pending.js
 // Observability in the lab, judged by the real tools (e2e/lab/observability.ts starts them with the lab):
 //  - the guide's MetalLBPoolExhausted: a pool filled past 90% is what its expression returns, and the alert
 //    (its `for` shortened in the lab's copy) reaches pending or firing;
