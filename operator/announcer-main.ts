@@ -20,7 +20,7 @@ import { HEARTBEAT_LABEL, INTERFACES_ANNOTATION, NodeHeartbeat, type HeartbeatLe
 import { parseDuration, parsePort } from './options.js';
 import { MEMBERLIST_PORT, PeerHeartbeats } from './peer-heartbeats.js';
 import { EndpointSlices, IPAddressPools, L2Advertisements, Leases, Nodes, Secrets, ServiceL2Statuses, Services, type KubeObject } from './resources.js';
-import { MEMBERLIST_SECRET } from './heartbeat-auth.js';
+import { countDrop, emptyDropTally, MEMBERLIST_SECRET } from './heartbeat-auth.js';
 import { memberlistSecretSelector } from '../reconcilers/memberlist-secret.js';
 import type { IPAddressPool, L2Advertisement, ServiceL2Status } from '../schemas/generated/types.js';
 import { ANNOUNCER_KEY, AnnouncerReconciler, NODE_LABEL, type EndpointSlice, type Node } from '../reconcilers/announcer.js';
@@ -107,10 +107,16 @@ async function main(): Promise<void> {
   await wire.start();
   const heartbeat = new NodeHeartbeat(client, options.namespace, options.node, logger);
   let enqueue: () => void = () => undefined;
-  const drops = new DropLog(logger);
-  let countDrop: (reason: string) => void = () => undefined;
-  const peers = new PeerHeartbeats(options.node, () => enqueue(), logger,
-    { port: options.memberlistPort, onDrop: (reason, from) => { drops.note(reason, from); countDrop(reason); } });
+  // Dropped heartbeats: counted by reason, each reason logged at most once a minute.
+  const drops = emptyDropTally();
+  let countMetric: (reason: string) => void = () => undefined;
+  const peers = new PeerHeartbeats(options.node, () => enqueue(), logger, {
+    port: options.memberlistPort,
+    onDrop: (reason, from) => {
+      countMetric(reason);
+      if (countDrop(drops, reason, Date.now())) logger.warn('heartbeat dropped', { reason, from, total: drops.counts[reason] });
+    },
+  });
   // Status writes go through one gate with its own pacing (at most about one request a second while
   // the API fails), on their own queue: the wire never waits for them.
   const gate = new ApiGate();
@@ -194,7 +200,7 @@ async function main(): Promise<void> {
     update: () => void peers.setPeers(peerAddresses(nodes.list())),
     delete: () => void peers.setPeers(peerAddresses(nodes.list())),
   });
-  countDrop = (reason) => speakerMetrics.heartbeatDropped(reason);
+  countMetric = (reason) => speakerMetrics.heartbeatDropped(reason);
   peersAlive = () => reconciler.peersAlive();
   manager.add(controller);
   manager.add(statusController);
@@ -255,22 +261,6 @@ function watchLoopDelay(logger: Logger): { stop: () => void } {
   }, 60_000);
   timer.unref();
   return { stop: () => { clearInterval(timer); histogram.disable(); } };
-}
-
-/** Dropped heartbeat datagrams, counted by reason and logged at most once a minute per reason. */
-class DropLog {
-  readonly counts = new Map<string, number>();
-  private readonly lastLogged = new Map<string, number>();
-
-  constructor(private readonly logger: Logger) {}
-
-  note(reason: string, from: string): void {
-    this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
-    const now = Date.now();
-    if (now - (this.lastLogged.get(reason) ?? 0) < 60_000) return;
-    this.lastLogged.set(reason, now);
-    this.logger.warn('heartbeat dropped', { reason, from, total: this.counts.get(reason) });
-  }
 }
 
 interface Secret extends KubeObject {
