@@ -80,10 +80,13 @@ demo: build fixtures
 	KEEP=$(KEEP) $(NODE) dist/e2e/demo.js
 
 bench: build fixtures
-	@# Each benchmark measures and prints; a failing one is reported, never fatal.
+	@# Each benchmark measures and prints; a failing one is reported, never fatal. Old results are removed
+	@# first, so a figure that was not measured this run says so instead of repeating an older one.
+	@rm -f bench/results*.json
 	-$(NODE) dist/bench/allocator.js
 	-$(NODE) dist/bench/arp.js
 	-$(NODE) dist/bench/lab.js
+	-$(NODE) dist/bench/scale.js
 	-$(NODE) dist/e2e/lab/cli.js down >/dev/null
 	$(NODE) dist/bench/report.js
 
