@@ -17,6 +17,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, promisify } from 'node:util';
 import { Informer } from '../../operator/informer.js';
 import { KubeClient } from '../../operator/kube-client.js';
@@ -36,6 +37,8 @@ const DEVICE = 'kube-ipvs0';
 const SERVICE_ACCOUNT = 'lab-kube-proxy';
 /** Repairs drift nobody told us about (an address removed by hand) without waiting for a Service event. */
 const RESYNC_MS = 30_000;
+/** The least time between two syncs while changes keep coming (kube-proxy's --ipvs-min-sync-period). */
+const MIN_SYNC_PERIOD_MS = 1_000;
 
 interface Service extends KubeObject {
   spec?: { type?: string };
@@ -99,11 +102,15 @@ class AddressSync {
   private async loop(): Promise<void> {
     do {
       this.again = false;
+      const started = Date.now();
       try {
         await this.syncOnce();
       } catch (error) {
         this.logger.error('sync failed, retrying at the next change or resync', { error: errorText(error) });
       }
+      // kube-proxy's minSyncPeriod: while Services keep changing, syncs are spaced, so that ten of these
+      // on a two-core lab machine, each listing thousands of addresses, do not starve the API server.
+      if (this.again) await sleep(Math.max(0, MIN_SYNC_PERIOD_MS - (Date.now() - started)));
     } while (this.again);
   }
 
