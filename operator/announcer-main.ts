@@ -24,6 +24,7 @@ import { countDrop, emptyDropTally, MEMBERLIST_SECRET } from './heartbeat-auth.j
 import { memberlistSecretSelector } from '../reconcilers/memberlist-secret.js';
 import type { IPAddressPool, L2Advertisement, ServiceL2Status } from '../schemas/generated/types.js';
 import { ANNOUNCER_KEY, AnnouncerReconciler, NODE_LABEL, type EndpointSlice, type Node } from '../reconcilers/announcer.js';
+import { defaultLivenessTimings } from '../reconcilers/liveness.js';
 import { ServiceL2StatusReconciler } from '../reconcilers/servicel2status.js';
 import type { Service } from '../reconcilers/services.js';
 
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
     tracing: tracing.config.enabled,
     loadBalancerClass: options.loadBalancerClass,
     eligibility: { announceFromCordoned: options.announceFromCordoned },
-    liveness: { udpDeadlineMs: options.udpDeadlineMs },
+    liveness: { ...defaultLivenessTimings, udpDeadlineMs: options.udpDeadlineMs },
   });
   const key = (): string[] => [ANNOUNCER_KEY];
   const controller = controllerFor('announcer', reconciler)

@@ -40,6 +40,7 @@ export class PeerHeartbeats {
   private keys: HeartbeatKeyring | undefined;
   private silent = false;
   private threadAlive = false;
+  private listeningSince: number | undefined;
   private readonly applied = new Map<number, () => void>();
 
   constructor(
@@ -77,6 +78,7 @@ export class PeerHeartbeats {
     });
     this.threadAlive = true;
     worker.on('exit', () => { this.threadAlive = false; });
+    if (this.keys !== undefined) this.listeningSince = Date.now();
     this.post({ type: 'keys', ring: this.keys });
     this.post({ type: 'silent', silent: this.silent });
     await this.sendPeers();
@@ -88,7 +90,15 @@ export class PeerHeartbeats {
   setKey(secret: Uint8Array | undefined, now = Date.now()): void {
     const key = secret === undefined ? undefined : heartbeatKey(secret);
     this.keys = key === undefined ? undefined : rotateKeyring(this.keys, key, now);
+    if (this.keys === undefined) this.listeningSince = undefined;
+    else if (this.threadAlive) this.listeningSince ??= now;
     this.post({ type: 'keys', ring: this.keys });
+  }
+
+  /** Since when we can hear peers: the thread is up and holds the key. Before that, a peer's silence is
+   *  no evidence of anything. */
+  listeningSinceMs(): number | undefined {
+    return this.listeningSince;
   }
 
   /** While silent, peers are told goodbye and hear no alive: they take over every address of ours. */

@@ -48,6 +48,8 @@ export interface PeerSignals {
   goodbyeMs(node: string): number | undefined;
   /** Up to when every heartbeat that arrived has been read. */
   heardUpToMs(): number | undefined;
+  /** Since when a peer's heartbeat could be heard at all (the thread up, with the key). */
+  listeningSinceMs(): number | undefined;
 }
 
 /** Where the Services this node announces go: the ServiceL2Status reconciler. */
@@ -94,6 +96,9 @@ export interface AnnouncerDeps {
 export class AnnouncerReconciler implements Reconciler {
   /** address → interfaces, as told to the wire. */
   private readonly announced = new Map<string, readonly string[]>();
+
+  /** When this reconciler (this process) started: a peer is not judged dead for silence we could not hear. */
+  private readonly startedMs = Date.now();
 
   constructor(private readonly deps: AnnouncerDeps) {}
 
@@ -220,7 +225,10 @@ export class AnnouncerReconciler implements Reconciler {
     const lastHeardMs = peers.lastHeardMs(name);
     const goodbyeMs = peers.goodbyeMs(name);
     const heardUpToMs = peers.heardUpToMs();
+    const listeningSinceMs = peers.listeningSinceMs();
     return peerLiveness({
+      ...(listeningSinceMs === undefined ? {} : { listeningSinceMs }),
+      startedMs: this.startedMs,
       ...(lastHeardMs === undefined ? {} : { lastHeardMs }),
       ...(goodbyeMs === undefined ? {} : { goodbyeMs }),
       ...(heardUpToMs === undefined ? {} : { heardUpToMs }),

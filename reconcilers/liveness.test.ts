@@ -5,7 +5,7 @@ import { defaultLivenessTimings, peerLiveness, type PeerLiveness, type PeerObser
 // Our clock is at 100 s; the UDP deadline is the default 500 ms; Leases hold 6 s.
 const NOW = 100_000;
 const LEASE = 6_000;
-const alive = (via: 'udp' | 'lease'): PeerLiveness => ({ alive: true, via });
+const alive = (via: 'udp' | 'lease' | 'not yet heard'): PeerLiveness => ({ alive: true, via });
 const dead = (reason: string): PeerLiveness => ({ alive: false, reason });
 const GOODBYE = 'its announcer stopped (said goodbye)';
 const NO_HEARTBEAT = 'no heartbeat: no UDP heard and no fresh Lease';
@@ -45,6 +45,16 @@ describe('peerLiveness', () => {
       { lastHeardMs: NOW - 700, heardUpToMs: NOW - 100 }, dead('no UDP heartbeat for 600 ms')],
     ['a receiving side that claims to have read past now is held to now',
       { lastHeardMs: NOW - 501, heardUpToMs: NOW + 5_000 }, dead('no UDP heartbeat for 501 ms')],
+    ['just started, never heard, Lease stale, no key yet: given the benefit of the doubt',
+      { startedMs: NOW - 2_000, leaseSeenMs: NOW - 60_000, leaseDurationMs: LEASE }, alive('not yet heard')],
+    ['just started, never heard, listening with the key for 300 ms: not yet evidence',
+      { startedMs: NOW - 2_000, listeningSinceMs: NOW - 300 }, alive('not yet heard')],
+    ['just started, never heard while listening with the key for 600 ms: dead',
+      { startedMs: NOW - 2_000, listeningSinceMs: NOW - 600 }, dead(NO_HEARTBEAT)],
+    ['listening for 600 ms by the clock, but our receiving side read only 300 ms of it: not yet evidence',
+      { startedMs: NOW - 2_000, listeningSinceMs: NOW - 600, heardUpToMs: NOW - 300 }, alive('not yet heard')],
+    ['the startup grace is over and the key never came: judged by the Lease alone, dead',
+      { startedMs: NOW - 10_000 }, dead(NO_HEARTBEAT)],
     ['partition that lasted too long: Lease renewed after the silence but now stale: dead',
       { lastHeardMs: NOW - 20_000, leaseSeenMs: NOW - 10_000, leaseDurationMs: LEASE }, dead('no UDP heartbeat for 20000 ms')],
   ];
@@ -55,8 +65,8 @@ describe('peerLiveness', () => {
   it('the default UDP deadline is 500 ms', () => assert.equal(defaultLivenessTimings.udpDeadlineMs, 500));
 
   it('a custom deadline is honoured', () => {
-    assert.deepEqual(peerLiveness({ lastHeardMs: NOW - 800 }, NOW, { udpDeadlineMs: 1_000 }), alive('udp'));
-    assert.deepEqual(peerLiveness({ lastHeardMs: NOW - 800 }, NOW, { udpDeadlineMs: 200 }), dead('no UDP heartbeat for 800 ms'));
+    assert.deepEqual(peerLiveness({ lastHeardMs: NOW - 800 }, NOW, { ...defaultLivenessTimings, udpDeadlineMs: 1_000 }), alive('udp'));
+    assert.deepEqual(peerLiveness({ lastHeardMs: NOW - 800 }, NOW, { ...defaultLivenessTimings, udpDeadlineMs: 200 }), dead('no UDP heartbeat for 800 ms'));
   });
 
   it('a peer killed while heartbeating is seen dead within the deadline, and stays dead', () => {

@@ -18,15 +18,22 @@ export interface PeerObservation {
   /** When we saw its Lease renewed (our clock), and for how long the Lease holds. */
   readonly leaseSeenMs?: number;
   readonly leaseDurationMs?: number;
+  /** Since when we could hear any peer (our heartbeat thread up, with the key); undefined: not yet. */
+  readonly listeningSinceMs?: number;
+  /** When this process started. */
+  readonly startedMs?: number;
 }
 
 export interface LivenessTimings {
   readonly udpDeadlineMs: number;
+  /** How long after our start a peer we have not yet had the means to hear is given the benefit of the
+   *  doubt (the time the memberlist key may take to arrive). */
+  readonly startupGraceMs: number;
 }
 
-export const defaultLivenessTimings: LivenessTimings = { udpDeadlineMs: 500 };
+export const defaultLivenessTimings: LivenessTimings = { udpDeadlineMs: 500, startupGraceMs: 10_000 };
 
-export type PeerLiveness = { readonly alive: true; readonly via: 'udp' | 'lease' } | { readonly alive: false; readonly reason: string };
+export type PeerLiveness = { readonly alive: true; readonly via: 'udp' | 'lease' | 'not yet heard' } | { readonly alive: false; readonly reason: string };
 
 export function peerLiveness(peer: PeerObservation, nowMs: number, timings: LivenessTimings = defaultLivenessTimings): PeerLiveness {
   const { lastHeardMs, goodbyeMs, leaseSeenMs, leaseDurationMs = 0 } = peer;
@@ -37,7 +44,14 @@ export function peerLiveness(peer: PeerObservation, nowMs: number, timings: Live
   if (lastHeardMs !== undefined && heardUpTo - lastHeardMs <= timings.udpDeadlineMs) return { alive: true, via: 'udp' };
   const leaseFresh = leaseSeenMs !== undefined && nowMs - leaseSeenMs <= leaseDurationMs;
   if (lastHeardMs === undefined) {
-    return leaseFresh ? { alive: true, via: 'lease' } : { alive: false, reason: 'no heartbeat: no UDP heard and no fresh Lease' };
+    if (leaseFresh) return { alive: true, via: 'lease' };
+    // Never heard, and its Lease is stale: dead only if we could have heard it. A speaker that starts
+    // with every peer's Lease stale (the whole cluster starting, or restarted after an outage) and judged
+    // them dead before its key arrived would answer for every address at once, beside their owners.
+    const listenedMs = peer.listeningSinceMs === undefined ? 0 : heardUpTo - peer.listeningSinceMs;
+    const inGrace = peer.startedMs !== undefined && nowMs - peer.startedMs < timings.startupGraceMs;
+    if (listenedMs < timings.udpDeadlineMs && inGrace) return { alive: true, via: 'not yet heard' };
+    return { alive: false, reason: 'no heartbeat: no UDP heard and no fresh Lease' };
   }
   // UDP worked and went silent: dead, unless the API shows it renewing since (a partition, not a crash).
   if (leaseFresh && leaseSeenMs > lastHeardMs + timings.udpDeadlineMs) return { alive: true, via: 'lease' };
