@@ -113,7 +113,7 @@ function ensureNodeApiRelay(paths: LabPaths, node: LabNode): void {
   if (runningPid(pidFile) !== undefined) return;
   startDaemon({
     name: `api-relay-${node.name}`, command: process.execPath, netns: node.name,
-    args: [join(repoRoot, 'dist', 'e2e', 'lab', 'relay.js'), '--listen', `tcp:127.0.0.1:${NODE_API_PORT}`, '--connect', `unix:${paths.apiSocket}`],
+    args: [join(repoRoot, 'dist', 'e2e', 'lab', 'relay.js'), '--listen', `tcp:127.0.0.1:${NODE_API_PORT}`, '--connect', `unix:${paths.apiSocket}`, '--log-connections'],
     logFile: join(paths.logs, `api-relay-${node.name}.log`), pidFile,
   });
 }

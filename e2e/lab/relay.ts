@@ -4,6 +4,9 @@
 // on the node's own 127.0.0.1:6443. TLS passes through untouched.
 //   node relay.js --listen tcp:127.0.0.1:6443 --connect unix:/path/api.sock
 //   node relay.js --listen unix:/path/api.sock --connect tcp:127.0.0.1:34567
+// With --log-connections every inbound connection is a JSON line on stdout ({"connection": epoch ms}):
+// while the API server is down each request a client makes needs a connection of its own, so the node
+// relays' logs count a speaker's attempts during an outage, which the API server cannot see.
 
 import { createConnection, createServer, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
@@ -23,11 +26,12 @@ function connectTo(endpoint: Endpoint): Socket {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { listen: { type: 'string' }, connect: { type: 'string' } } });
+  const { values } = parseArgs({ options: { listen: { type: 'string' }, connect: { type: 'string' }, 'log-connections': { type: 'boolean' } } });
   if (values.listen === undefined || values.connect === undefined) throw new Error('usage: relay --listen EP --connect EP');
   const listen = parseEndpoint(values.listen);
   const target = parseEndpoint(values.connect);
   const server = createServer((inbound) => {
+    if (values['log-connections'] === true) console.log(JSON.stringify({ connection: Date.now() }));
     const outbound = connectTo(target);
     inbound.pipe(outbound).pipe(inbound);
     const close = (): void => {
