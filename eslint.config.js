@@ -16,4 +16,17 @@ export default tseslint.config(
       eqeqeq: ['error', 'always', { null: 'ignore' }],
     },
   },
+  {
+    // operator/kit/ is the generic reconciler kit (docs/decisions.md, "Layout"): it imports itself, Node and
+    // npm packages, never l2lb. A relative import that leaves the folder is the only way to reach l2lb.
+    files: ['operator/kit/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          group: ['../*', '../**'],
+          message: 'operator/kit/ imports nothing of l2lb (operator/, reconcilers/, arp/, schemas/): pass it in from the caller instead.',
+        }],
+      }],
+    },
+  },
 );

@@ -1,4 +1,4 @@
-// Until operator/log.ts exists, classes in arp/ take this function; the default writes JSON lines to stderr.
+// Until operator/kit/log.ts exists, classes in arp/ take this function; the default writes JSON lines to stderr.
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Log = (level: LogLevel, msg: string, fields?: Readonly<Record<string, unknown>>) => void;
 

@@ -3,10 +3,10 @@
 // eligibility for every node alike. One write per 2 s per node, whatever the number of Services.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isStatus, type KubeClient } from './kube-client.js';
-import { microTime } from './leader.js';
-import { errorText, type Logger } from './log.js';
-import { Leases, type KubeObject } from './resources.js';
+import { isStatus, type KubeClient } from './kit/kube-client.js';
+import { microTime } from './kit/leader.js';
+import { errorText, type Logger } from './kit/log.js';
+import { Leases, type KubeObject } from './kit/resources.js';
 
 export const HEARTBEAT_LABEL = 'l2lb.dev/heartbeat';
 export const INTERFACES_ANNOTATION = 'l2lb.dev/interfaces';

@@ -7,7 +7,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { peerLiveness } from '../reconcilers/liveness.js';
-import { silentLogger } from './log.js';
+import { silentLogger } from './kit/log.js';
 import { createSender, heartbeatKey, sealHeartbeat, type HeartbeatSender } from './heartbeat-auth.js';
 import { MEMBERLIST_PORT, PeerHeartbeats } from './peer-heartbeats.js';
 

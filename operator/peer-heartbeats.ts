@@ -9,7 +9,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { heartbeatKey, rotateKeyring, type HeartbeatKeyring } from './heartbeat-auth.js';
-import { errorText, type Logger } from './log.js';
+import { errorText, type Logger } from './kit/log.js';
 import {
   evidenceSlot, goodbyeSlot, heardSlot, type DropReason, type FromWorker, type HeartbeatWorkerData, type ToWorker,
 } from './peer-heartbeats-worker.js';

@@ -1,7 +1,7 @@
 // What an L2Advertisement resolves to: which existing pools it announces and from how many nodes. MetalLB
 // silently ignores a pool name that does not exist; we say so in ResolvedRefs and Ready. Pure.
 
-import { setConditions } from '../operator/conditions.js';
+import { setConditions } from '../operator/kit/conditions.js';
 import type { Condition, L2Advertisement, L2AdvertisementStatus, LabelSelector } from '../schemas/generated/types.js';
 import { anySelectorMatches, selectorProblems, type Labels } from './labels.js';
 

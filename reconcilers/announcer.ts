@@ -10,13 +10,13 @@
 // A ticker (livenessChanged) re-queues it the moment a silent peer crosses its liveness deadline.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Reconciler, Result } from '../operator/controller.js';
-import type { EventRecorder } from '../operator/events.js';
-import type { Informer } from '../operator/informer.js';
-import type { Logger } from '../operator/log.js';
+import type { Reconciler, Result } from '../operator/kit/controller.js';
+import type { EventRecorder } from '../operator/kit/events.js';
+import type { Informer } from '../operator/kit/informer.js';
+import type { Logger } from '../operator/kit/log.js';
 import { INTERFACES_ANNOTATION, heartbeatLeaseName, type HeartbeatLease } from '../operator/node-heartbeat.js';
-import { objectKey, Services, type KubeObject } from '../operator/resources.js';
-import { sameJson } from '../operator/status.js';
+import { objectKey, Services, type KubeObject } from '../operator/kit/resources.js';
+import { sameJson } from '../operator/kit/status.js';
 import type { IPAddressPool, L2Advertisement } from '../schemas/generated/types.js';
 import { resolveAdvertisement } from './advertisements-status.js';
 import { labelled } from './advertisements.js';

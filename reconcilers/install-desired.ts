@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type { MetalLB, ResourceRequirements, Toleration } from '../schemas/generated/types.js';
-import type { Level } from '../operator/log.js';
+import type { Level } from '../operator/kit/log.js';
 
 export interface EnvVar {
   readonly name: string;

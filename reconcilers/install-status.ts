@@ -4,7 +4,7 @@
 // (something needs a human: no node can run a speaker, or a rollout has not finished within its
 // deadline). Every reason says which, and every message says what was counted. Pure.
 
-import { findCondition, setConditions } from '../operator/conditions.js';
+import { findCondition, setConditions } from '../operator/kit/conditions.js';
 import type { Condition, MetalLB } from '../schemas/generated/types.js';
 import { metalLBName, type DaemonSet } from './install-desired.js';
 

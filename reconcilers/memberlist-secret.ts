@@ -6,12 +6,12 @@
 // is reported, not repaired: replacing a key an administrator chose is not ours to do.
 
 import { randomBytes } from 'node:crypto';
-import type { Reconciler } from '../operator/controller.js';
+import type { Reconciler } from '../operator/kit/controller.js';
 import { MEMBERLIST_SECRET } from '../operator/heartbeat-auth.js';
-import type { Informer } from '../operator/informer.js';
-import { isStatus, type KubeClient } from '../operator/kube-client.js';
-import type { Logger } from '../operator/log.js';
-import { Secrets, type KubeObject } from '../operator/resources.js';
+import type { Informer } from '../operator/kit/informer.js';
+import { isStatus, type KubeClient } from '../operator/kit/kube-client.js';
+import type { Logger } from '../operator/kit/log.js';
+import { Secrets, type KubeObject } from '../operator/kit/resources.js';
 
 export interface Secret extends KubeObject {
   type?: string;

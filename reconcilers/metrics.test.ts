@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { KitMetrics } from '../operator/metrics.js';
+import { KitMetrics } from '../operator/kit/metrics.js';
 import type { IPAddressPool } from '../schemas/generated/types.js';
 import type { Layer2CountersSnapshot } from '../arp/counters.js';
 import {

@@ -8,7 +8,7 @@
 // pool's series disappear with the pool.
 
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { KitMetrics } from '../operator/metrics.js';
+import type { KitMetrics } from '../operator/kit/metrics.js';
 import type { Condition, IPAddressPool } from '../schemas/generated/types.js';
 import type { Layer2CountersSnapshot } from '../arp/counters.js';
 import { parseAddressRange } from './ipaddr.js';

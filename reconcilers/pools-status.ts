@@ -1,11 +1,11 @@
 // The status of an IPAddressPool: per-family usage as MetalLB names it, and a Ready condition whose
 // reason says what is wrong. Pure: the assigned counts come from the services reconciler's allocations.
 
-import { setConditions } from '../operator/conditions.js';
+import { setConditions } from '../operator/kit/conditions.js';
 import type { Condition, IPAddressPool, IPAddressPoolStatus } from '../schemas/generated/types.js';
 import { parseAddressRange, rangesOverlap, type Family, type IpRange } from './ipaddr.js';
 import { parsedAddresses } from './validation.js';
-import { saturateInt64 } from '../schemas/int64.js';
+import { saturateInt64 } from '../operator/kit/int64.js';
 
 export interface AssignedCounts {
   readonly ipv4: number;
@@ -15,7 +15,7 @@ export interface AssignedCounts {
 /** Addresses in use per pool name, as the allocator knows them. A pool absent from the map has none. */
 export type AssignedByPool = ReadonlyMap<string, AssignedCounts>;
 
-export { INT64_MAX, int64Json, saturateInt64 } from '../schemas/int64.js';
+export { INT64_MAX, int64Json, saturateInt64 } from '../operator/kit/int64.js';
 
 /** The union of `ranges` of one family, sorted and merged, so overlapping entries count once. */
 export function mergeRanges(ranges: readonly IpRange[]): IpRange[] {

@@ -1,14 +1,13 @@
 // Every reconciler the controller runs, and what triggers it: the one place to read to know what the
 // controller reacts to.
 
-import { controllerFor } from '../operator/controller.js';
-import type { Manager } from '../operator/manager.js';
+import { controllerFor } from '../operator/kit/controller.js';
+import type { Manager } from '../operator/kit/manager.js';
 import type { ControllerOptions } from '../operator/options.js';
-import { EventRecorder } from '../operator/events.js';
+import { EventRecorder } from '../operator/kit/events.js';
 import { HEARTBEAT_LABEL } from '../operator/node-heartbeat.js';
-import {
-  DaemonSets, IPAddressPools, L2Advertisements, Leases, MetalLBs, Namespaces, Nodes, objectKey, Secrets, Services, ValidatingWebhookConfigurations, type KubeObject,
-} from '../operator/resources.js';
+import { DaemonSets, Leases, Namespaces, Nodes, objectKey, Secrets, Services, ValidatingWebhookConfigurations, type KubeObject } from '../operator/kit/resources.js';
+import { IPAddressPools, L2Advertisements, MetalLBs } from '../schemas/resources.js';
 import { speakerDaemonSet } from '../schemas/generated/speaker-daemonset.js';
 import type { IPAddressPool, L2Advertisement, MetalLB } from '../schemas/generated/types.js';
 import { AdvertisementsReconciler } from './advertisements.js';

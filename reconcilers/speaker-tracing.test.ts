@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
-import { activeTraceparent, inSpan, TRACE_ANNOTATION } from '../operator/tracing.js';
+import { activeTraceparent, inSpan, TRACE_ANNOTATION } from '../operator/kit/tracing.js';
 import { AnnouncementTrace, FailoverTrace, SPEAKER_SPANS } from './speaker-tracing.js';
 
 test('without an SDK the speaker\'s trace calls do nothing and cost nothing', () => {

@@ -9,7 +9,7 @@
 // address in that pass. Without an SDK every call here is a no-op on a non-recording span.
 
 import { context, ROOT_CONTEXT, trace, type Context, type Span } from '@opentelemetry/api';
-import { contextFromAnnotations, tracer } from '../operator/tracing.js';
+import { contextFromAnnotations, tracer } from '../operator/kit/tracing.js';
 
 export const SPEAKER_SPANS = {
   announce: 'announce',

@@ -1,14 +1,9 @@
 // Status is written to the /status subresource by server-side apply under one fixed field manager per
-// component, and only when it differs from what the cache holds: a resync that finds nothing new writes
-// nothing, which keeps steady-state API writes at zero.
+// component (the caller names it), and only when it differs from what the cache holds: a resync that finds
+// nothing new writes nothing, which keeps steady-state API writes at zero.
 
 import { isStatus, type KubeClient } from './kube-client.js';
 import type { KubeObject, ResourceType } from './resources.js';
-
-export const fieldManagers = {
-  controller: 'l2lb-controller',
-  announcer: 'l2lb-announcer',
-} as const;
 
 export async function applyStatus<S>(
   client: KubeClient,

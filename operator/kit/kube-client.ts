@@ -1,4 +1,4 @@
-// A small REST client for the Kubernetes API over the credentials operator/kubeconfig.ts reads (and
+// A small REST client for the Kubernetes API over the credentials operator/kit/kubeconfig.ts reads (and
 // client-node for exotic ones). We do not use client-node's typed APIs: the kit needs streaming watches
 // with its own deadlines, server-side apply on any subresource, and one keep-alive connection pool.
 
@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import type { ClusterAccess } from './kubeconfig.js';
 import { kitMetrics } from './metrics.js';
 import { traceHeaders } from './tracing.js';
-import { int64Json } from '../schemas/int64.js';
+import { int64Json } from './int64.js';
 import { apiVersionOf, resourcePath, type KubeObject, type ResourceType } from './resources.js';
 
 export class ApiError extends Error {

@@ -1,4 +1,4 @@
-// The API resources l2lb reads and writes, as plain descriptors: the REST path of any object follows from
+// API resources as plain descriptors (the core and built-in ones here; an operator adds its own): the REST path of any object follows from
 // its descriptor, so one client serves core, built-in and custom resources alike.
 
 export interface ResourceType {
@@ -49,14 +49,6 @@ export const DaemonSets: ResourceType =
   { group: 'apps', version: 'v1', kind: 'DaemonSet', plural: 'daemonsets', namespaced: true };
 export const Events: ResourceType =
   { group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true };
-
-const metallb = (kind: string, plural: string): ResourceType =>
-  ({ group: 'metallb.io', version: 'v1beta1', kind, plural, namespaced: true });
-
-export const IPAddressPools = metallb('IPAddressPool', 'ipaddresspools');
-export const L2Advertisements = metallb('L2Advertisement', 'l2advertisements');
-export const ServiceL2Statuses = metallb('ServiceL2Status', 'servicel2statuses');
-export const MetalLBs = metallb('MetalLB', 'metallbs');
 
 export function apiVersionOf(type: ResourceType): string {
   return type.group === '' ? type.version : `${type.group}/${type.version}`;

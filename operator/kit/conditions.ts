@@ -1,9 +1,18 @@
 // metav1.Condition bookkeeping: `lastTransitionTime` moves only when a condition's status changes, so
 // "since when has this pool been not Ready" stays true across reconciles that rewrite the message.
 
-import type { Condition } from '../schemas/generated/types.js';
-
-export type { Condition };
+/**
+ * metav1.Condition, as the API serves it. The kit keeps its own copy so that it imports nothing of the
+ * operator using it; a CRD's generated `Condition` has this shape, so either is accepted and returned.
+ */
+export interface Condition {
+  readonly type: string;
+  readonly status: 'True' | 'False' | 'Unknown';
+  readonly observedGeneration?: number;
+  readonly lastTransitionTime: string;
+  readonly reason: string;
+  readonly message: string;
+}
 
 /** metav1.Time serialises to whole seconds (RFC 3339); writing milliseconds would differ on every read-back. */
 export function conditionTime(now: Date): string {
