@@ -48,7 +48,7 @@ export const speakerDaemonSet: DaemonSet = {
             "name": "speaker",
             "image": "ghcr.io/l2lb/l2lb:0.1.0",
             "args": [
-              "dist/operator/announcer-main.js",
+              "dist/operator/speaker-main.js",
               "--http-port=7472"
             ],
             "env": [

@@ -8,7 +8,7 @@ import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The programs the manifests run (`node <entry>`), plus the `l2lb validate` CLI that package.json names. */
-export const entryPoints = ['dist/operator/controller-main.js', 'dist/operator/announcer-main.js', 'dist/operator/cli.js'] as const;
+export const entryPoints = ['dist/operator/controller-main.js', 'dist/operator/speaker-main.js', 'dist/operator/cli.js'] as const;
 
 /**
  * What must never be in the image, each with why; `runtimeFiles` refuses a closure that reaches one, so

@@ -1,5 +1,5 @@
-// The announcer's entry point: one process per node (DaemonSet, host network, CAP_NET_RAW), the node's
-// name from NODE_NAME or --node. `node dist/operator/announcer-main.js --node=worker-1`.
+// The speaker's entry point (the announcer reconciler's program): one process per node (DaemonSet, host network, CAP_NET_RAW), the node's
+// name from NODE_NAME or --node. `node dist/operator/speaker-main.js --node=worker-1`.
 
 import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
