@@ -11,7 +11,7 @@ import { Informer } from '../operator/kit/informer.js';
 import { KubeClient } from '../operator/kit/kube-client.js';
 import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
 import { Services, type KubeObject } from '../operator/kit/resources.js';
-import { electOwner } from '../reconcilers/election.js';
+import { electOwner } from '../reconcilers/layer2/election.js';
 import type { Service } from '../reconcilers/services.js';
 import { repoRoot } from '../e2e/fixtures.js';
 import { setEndpoints } from '../e2e/lab/endpoints.js';

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../operator/kit/kube-client.js';
 import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
 import { Events, Nodes, Services, type KubeObject } from '../operator/kit/resources.js';
-import { electOwner } from '../reconcilers/election.js';
+import { electOwner } from '../reconcilers/layer2/election.js';
 import { repoRoot } from './fixtures.js';
 import { setEndpoints, type LabEndpoint } from './lab/endpoints.js';
 import { failoverTrial, percentile, waitForSingleOwner, type FailoverKind } from './lab/failover.js';

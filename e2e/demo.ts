@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../operator/kit/kube-client.js';
 import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
-import { electOwner } from '../reconcilers/election.js';
+import { electOwner } from '../reconcilers/layer2/election.js';
 import { repoRoot } from './fixtures.js';
 import { setEndpoints } from './lab/endpoints.js';
 import { failoverTrial, waitForSingleOwner } from './lab/failover.js';

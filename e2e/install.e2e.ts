@@ -13,7 +13,7 @@ import { KubeClient } from '../operator/kit/kube-client.js';
 import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
 import { DaemonSets, Services, type KubeObject } from '../operator/kit/resources.js';
 import { MetalLBs, ServiceL2Statuses } from '../schemas/resources.js';
-import type { DaemonSet } from '../reconcilers/install-desired.js';
+import type { DaemonSet } from '../reconcilers/install/desired.js';
 import type { Service } from '../reconcilers/services.js';
 import type { MetalLB, ServiceL2Status } from '../schemas/generated/types.js';
 import { repoRoot } from './fixtures.js';

@@ -10,7 +10,7 @@ import { Services } from './kit/resources.js';
 import { IPAddressPools } from '../schemas/resources.js';
 import { startTracing } from './kit/tracing.js';
 import type { IPAddressPool } from '../schemas/generated/types.js';
-import { configStale, poolGauges, registerAllocatorMetrics, registerK8sClientMetrics } from '../reconcilers/metrics.js';
+import { configStale, poolGauges, registerAllocatorMetrics, registerK8sClientMetrics } from '../reconcilers/observability/metrics.js';
 import { registerControllerReconcilers } from '../reconcilers/register.js';
 import type { Service } from '../reconcilers/services.js';
 

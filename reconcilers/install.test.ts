@@ -6,7 +6,7 @@ import { createLogger } from '../operator/kit/log.js';
 import type { KubeObject, ResourceType } from '../operator/kit/resources.js';
 import { speakerDaemonSet } from '../schemas/generated/speaker-daemonset.js';
 import type { MetalLB } from '../schemas/generated/types.js';
-import type { DaemonSet } from './install-desired.js';
+import type { DaemonSet } from './install/desired.js';
 import { InstallReconciler, installFieldManager } from './install.js';
 
 interface Call { readonly kind: string; readonly subresource: string | undefined; readonly fieldManager: string; readonly object: KubeObject & { status?: unknown } }

@@ -15,8 +15,8 @@ import { MetalLBs, fieldManagers } from '../schemas/resources.js';
 import { applyStatus, sameJson } from '../operator/kit/status.js';
 import type { Logger } from '../operator/kit/log.js';
 import type { MetalLB } from '../schemas/generated/types.js';
-import { desiredSpeakerDaemonSet, needsApply, type DaemonSet, type DesiredOptions } from './install-desired.js';
-import { ignoredBecause, installStatus } from './install-status.js';
+import { desiredSpeakerDaemonSet, needsApply, type DaemonSet, type DesiredOptions } from './install/desired.js';
+import { ignoredBecause, installStatus } from './install/status.js';
 
 /** Field manager of the speaker DaemonSet: distinct from status writes, so `managedFields` says who set what. */
 export const installFieldManager = 'l2lb-install';

@@ -1,5 +1,5 @@
 // The controller's half of authenticated heartbeats: Secret `memberlist` (data key `secretkey`) in the
-// configuration namespace, the key every announcer seals its heartbeats with (operator/heartbeat-auth.ts).
+// configuration namespace, the key every announcer seals its heartbeats with (reconcilers/layer2/heartbeat-auth.ts).
 // Created with 32 random bytes when absent, as MetalLB's install does; never changed once it exists —
 // whoever made it (MetalLB's manifests, an operator rotating it by hand) owns its value, and rotating it
 // is safe because announcers accept the previous key for a grace period. A Secret without a usable key
@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Reconciler } from '../operator/kit/controller.js';
-import { MEMBERLIST_SECRET } from '../operator/heartbeat-auth.js';
+import { MEMBERLIST_SECRET } from './layer2/heartbeat-auth.js';
 import type { Informer } from '../operator/kit/informer.js';
 import { isStatus, type KubeClient } from '../operator/kit/kube-client.js';
 import type { Logger } from '../operator/kit/log.js';

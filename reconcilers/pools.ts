@@ -8,7 +8,7 @@ import type { Reconciler } from '../operator/kit/controller.js';
 import { IPAddressPools, fieldManagers } from '../schemas/resources.js';
 import { applyStatus, sameJson } from '../operator/kit/status.js';
 import type { IPAddressPool } from '../schemas/generated/types.js';
-import { computePoolStatus, type AssignedByPool } from './pools-status.js';
+import { computePoolStatus, type AssignedByPool } from './allocator/pools-status.js';
 
 /** Where assigned counts come from: the services reconciler's allocator. */
 export interface UsageSource {

@@ -14,10 +14,10 @@ import { fieldManagers } from '../schemas/resources.js';
 import { setCondition, type Condition } from '../operator/kit/conditions.js';
 import { activeTraceparent, inSpan, TRACE_ANNOTATION } from '../operator/kit/tracing.js';
 import type { IPAddressPool } from '../schemas/generated/types.js';
-import { allocatorPools } from './allocator-config.js';
-import type { AllocatorPool, AssignResult, Failure } from './allocator-types.js';
-import type { Allocator } from './allocator.js';
-import { annotations, heldAddresses, serviceRequest, type ServiceLike } from './service-request.js';
+import { allocatorPools } from './allocator/config.js';
+import type { AllocatorPool, AssignResult, Failure } from './allocator/types.js';
+import type { Allocator } from './allocator/allocator.js';
+import { annotations, heldAddresses, serviceRequest, type ServiceLike } from './allocator/service-request.js';
 
 export const ALLOCATED_CONDITION = 'l2lb.dev/IPAllocated';
 

@@ -23,7 +23,7 @@ import { KubeClient } from '../../operator/kit/kube-client.js';
 import { loadKubeConfig } from '../../operator/kit/kubeconfig.js';
 import { createLogger, errorText, type Logger } from '../../operator/kit/log.js';
 import { Services, type KubeObject } from '../../operator/kit/resources.js';
-import { formatIP, parseIP } from '../../reconcilers/ipaddr.js';
+import { formatIP, parseIP } from '../../arp/ipaddr.js';
 import type { ControlPlane } from '../controlplane.js';
 import { repoRoot } from '../fixtures.js';
 import { writeServiceAccountKubeconfig } from './credentials.js';
