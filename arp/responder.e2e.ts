@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { parseIPv6, parseMac } from './addresses.js';
 import { GRATUITOUS_SCHEDULE_MS } from './announcer.js';
 import { encodeNeighborSolicitation } from './ndp-codec.js';
-import type { ArpTestbed, JsonLineProcess } from './netns-testkit.js';
-import { arpingReplies, createArpTestbed, inNamespace, run } from './netns-testkit.js';
+import type { ArpTestbed, JsonLineProcess } from '../testkit/netns.js';
+import { arpingReplies, createArpTestbed, inNamespace, run } from '../testkit/netns.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -2,7 +2,7 @@ import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FakeApi } from '../operator/kit/fake-api.js';
+import { FakeApi } from '../operator/kit/testkit/fake-api.js';
 import { Informer } from '../operator/kit/informer.js';
 import { silentLogger } from '../operator/kit/log.js';
 import { Secrets } from '../operator/kit/resources.js';

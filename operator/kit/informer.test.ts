@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FakeApi } from './fake-api.js';
+import { FakeApi } from './testkit/fake-api.js';
 import { Informer, stripManagedFields, type InformerOptions } from './informer.js';
 import { ApiError } from './kube-client.js';
 import { ConfigMaps, objectKey, Secrets, type KubeObject } from './resources.js';

@@ -2,7 +2,7 @@
 // internal/allocator and controller tests are the checklist; the stories are told in our own words.
 
 import { describe, it } from 'node:test';
-import { play, pool, svc, type Story } from './testkit.js';
+import { play, pool, svc, type Story } from '../../testkit/allocator.js';
 
 const requested: Story[] = [
   {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Allocator } from './allocator.js';
 import type { AllocatorPool } from './types.js';
-import { play, pool, svc, type Story } from './testkit.js';
+import { play, pool, svc, type Story } from '../../testkit/allocator.js';
 import { serviceRequest } from './service-request.js';
 
 describe('Allocator.setPools: held addresses when pools change', () => {

@@ -60,8 +60,10 @@ export function runtimeFiles(entries: readonly string[], read: (path: string) =>
   return { ok: true, files: [...seen].sort() };
 }
 
-function main(): number {
-  const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** `runtime-files.js [ROOT]`: the closure under ROOT/dist (build.sh passes the image's own compilation,
+ *  tsconfig.image.json's); ROOT is the repository by default. */
+function main(root: string | undefined): number {
+  const repoRoot = root ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   const read = (path: string): string | undefined => {
     try {
       return readFileSync(join(repoRoot, path), 'utf8');
@@ -78,4 +80,4 @@ function main(): number {
   return 0;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = main(process.argv[2]);

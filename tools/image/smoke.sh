@@ -45,7 +45,7 @@ in_image 65532:65532 "
   const skip = new Set(['controller-main.js', 'speaker-main.js']); // they start the programs
   let count = 0;
   for (const folder of ['operator', 'reconcilers', 'arp', 'schemas']) {
-    for (const name of readdirSync('/app/dist/' + folder)) {
+    for (const name of readdirSync('/app/dist/' + folder, { recursive: true })) {
       if (!name.endsWith('.js') || skip.has(name)) continue;
       await import('/app/dist/' + folder + '/' + name);
       count++;

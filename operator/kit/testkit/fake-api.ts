@@ -3,9 +3,9 @@
 // 410 Gone once history is compacted, and paginated lists whose continue tokens expire with compaction.
 // Calls are recorded so tests can assert what was asked.
 
-import { ApiError, type ListPage, type ListPageOptions, type Selectors, type WatchEvent, type WatchOptions } from './kube-client.js';
-import type { ListWatchClient } from './informer.js';
-import { objectKey, type KubeObject, type ResourceType } from './resources.js';
+import { ApiError, type ListPage, type ListPageOptions, type Selectors, type WatchEvent, type WatchOptions } from '../kube-client.js';
+import type { ListWatchClient } from '../informer.js';
+import { objectKey, type KubeObject, type ResourceType } from '../resources.js';
 
 interface Watcher {
   readonly options: WatchOptions;

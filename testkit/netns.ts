@@ -11,7 +11,9 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export const DIST_ARP = dirname(fileURLToPath(import.meta.url));
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** Where the compiled arp/ programs are (responder-main.js); the wire agent is a test kit, beside this file. */
+export const DIST_ARP = resolve(HERE, '..', 'arp');
 /** Our namespaces' prefix: distinct from the lab's `lab-node-*`, `lab-client`, `lab-net`. */
 export const NETNS_PREFIX = 'l2a-';
 
@@ -184,7 +186,7 @@ export async function createArpTestbed(tag: string, options: TestbedOptions = {}
         if (result.code !== 0) throw new Error(`l2probe ${args.join(' ')} exited ${result.code}: ${result.stderr.trim()}`);
         return JSON.parse(result.stdout) as Record<string, unknown>;
       },
-      startAgent: (iface) => startJson(client, 'wire-agent.js', ['--iface', iface]),
+      startAgent: (iface) => startJson(client, join('..', 'testkit', 'wire-agent.js'), ['--iface', iface]),
       capture: async (iface, filter) => {
         const child = spawn('ip', ['netns', 'exec', client, 'tcpdump', '-i', iface, '-l', '-nn', '-e', '-tt', '--immediate-mode', filter], { stdio: 'pipe' });
         captures.push(child);
@@ -218,7 +220,7 @@ export function arpingReplies(stdout: string): string[] {
 
 /** bench/l2probe.c, the independent prober, compiled with the system's cc into a temporary directory once. */
 export async function buildProber(): Promise<string> {
-  const source = resolve(DIST_ARP, '../../bench/l2probe.c');
+  const source = resolve(HERE, '../../bench/l2probe.c');
   const directory = join(tmpdir(), 'l2lb-l2probe');
   const binary = join(directory, `l2probe-${Math.floor(statSync(source).mtimeMs)}`);
   if (existsSync(binary)) return binary;

@@ -2,11 +2,11 @@
 // story step by step against one Allocator and says which step broke. Used only by *.test.ts.
 
 import assert from 'node:assert/strict';
-import { Allocator } from './allocator.js';
-import type { AllocatorPool, FailureCode, ServiceAllocation } from './types.js';
-import { parseAddressRange, type Family } from '../../arp/ipaddr.js';
-import type { Labels } from '../layer2/labels.js';
-import { serviceRequest, type ServiceLike } from './service-request.js';
+import { Allocator } from '../reconcilers/allocator/allocator.js';
+import type { AllocatorPool, FailureCode, ServiceAllocation } from '../reconcilers/allocator/types.js';
+import { parseAddressRange, type Family } from '../arp/ipaddr.js';
+import type { Labels } from '../reconcilers/layer2/labels.js';
+import { serviceRequest, type ServiceLike } from '../reconcilers/allocator/service-request.js';
 
 export function pool(
   name: string,

@@ -1,5 +1,5 @@
 // A client on the wire for tests and benchmarks, run inside a namespace (`ip netns exec <ns> node
-// dist/arp/wire-agent.js --iface eth0`): sends the frames it is given, records what comes back, and
+// dist/testkit/wire-agent.js --iface eth0`): sends the frames it is given, records what comes back, and
 // runs the timed loops (ARP latency, floods, fuzz) where a round trip through a parent process would
 // distort the figures. Control: JSON lines on stdin, one JSON answer a line on stdout.
 //
@@ -12,11 +12,11 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { parseIPv4, parseIPv6, parseMac } from './addresses.js';
-import { ARP_REPLY, encodeArpRequest } from './arp-codec.js';
-import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.js';
-import { fuzzFrame, isAnswerableArpRequest, isAnswerableSolicitation, randomSource, seedFrames } from './fuzz-frames.js';
-import { PacketSocket } from './packet-socket.js';
+import { parseIPv4, parseIPv6, parseMac } from '../arp/addresses.js';
+import { ARP_REPLY, encodeArpRequest } from '../arp/arp-codec.js';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from '../arp/ethernet.js';
+import { fuzzFrame, isAnswerableArpRequest, isAnswerableSolicitation, randomSource, seedFrames } from '../arp/fuzz-frames.js';
+import { PacketSocket } from '../arp/packet-socket.js';
 
 const { values } = parseArgs({ options: { iface: { type: 'string', default: 'eth0' } } });
 const iface = values.iface ?? 'eth0';
