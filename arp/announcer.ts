@@ -155,7 +155,7 @@ export class L2Announcer {
     const address = parseIp(ip);
     if (!address.ok) return false;
     for (const responder of this.responders.values()) {
-      if (responder.fault === null && responder.addresses.includes(address.packet.text)) return true;
+      if (responder.fault === null && responder.addresses.includes(address.value.text)) return true;
     }
     return false;
   }
@@ -182,17 +182,17 @@ export class L2Announcer {
   announce(ip: string, interfaces: readonly string[] = []): AnnounceResult {
     const address = parseIp(ip);
     if (!address.ok) return address;
-    this.requests.set(address.packet.text, { ip: address.packet.text, interfaces: [...interfaces], address: address.packet });
+    this.requests.set(address.value.text, { ip: address.value.text, interfaces: [...interfaces], address: address.value });
     if (this.batching === 0) this.apply();
-    return { ok: true, ip: address.packet.text };
+    return { ok: true, ip: address.value.text };
   }
 
   withdraw(ip: string): AnnounceResult {
     const address = parseIp(ip);
     if (!address.ok) return address;
-    this.requests.delete(address.packet.text);
+    this.requests.delete(address.value.text);
     if (this.batching === 0) this.apply();
-    return { ok: true, ip: address.packet.text };
+    return { ok: true, ip: address.value.text };
   }
 
   /** Applies every announce and withdraw made inside `work` as one change: one plan and one pass over

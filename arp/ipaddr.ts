@@ -1,6 +1,8 @@
-// IP addresses as bigints, and the three address forms an IPAddressPool accepts (CIDR, `a-b` range,
-// single address) as closed ranges. Pure: no I/O. Ranges are never enumerated, so an IPv6 /64 pool
-// costs the same as a /30.
+// The one IP address module of l2lb, the allocator's and the wire's: text to bigint and back, the bytes
+// on the wire, and the three address forms an IPAddressPool accepts (CIDR, `a-b` range, single address)
+// as closed ranges. Pure: no I/O. Ranges are never enumerated, so an IPv6 /64 pool costs the same as a /30.
+
+import type { Parsed } from './result.js';
 
 export type Family = 4 | 6;
 
@@ -10,7 +12,7 @@ export interface IpRange {
   readonly last: bigint;
 }
 
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+export type { Parsed } from './result.js';
 
 const V4_BITS = 32n;
 const V6_BITS = 128n;
@@ -89,6 +91,21 @@ export function formatIP(family: Family, value: bigint): string {
   const hex = groups.map((g) => g.toString(16));
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+}
+
+/** The address as the bytes that go on the wire: 4 for IPv4, 16 for IPv6, network order. */
+export function ipBytes(family: Family, value: bigint): Buffer {
+  const length = family === 4 ? 4 : 16;
+  const bytes = Buffer.alloc(length);
+  for (let i = length - 1, rest = value; i >= 0; i--, rest >>= 8n) bytes[i] = Number(rest & 0xffn);
+  return bytes;
+}
+
+/** The value of an address's wire bytes (network order). */
+export function ipFromBytes(bytes: Buffer): bigint {
+  let value = 0n;
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  return value;
 }
 
 /** Parses one entry of `spec.addresses`: `10.0.0.0/24`, `10.0.0.1-10.0.0.9`, or a bare address. */

@@ -10,9 +10,9 @@ import { arpingReplies, createArpTestbed, inNamespace, run } from '../testkit/ne
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function must<T>(result: { ok: true; packet: T } | { ok: false; reason: string }): T {
+function must<T>(result: { ok: true; value: T } | { ok: false; reason: string }): T {
   assert.ok(result.ok, result.ok ? '' : result.reason);
-  return result.packet;
+  return result.value;
 }
 
 describe('ARP and NDP responder in network namespaces', { timeout: 120_000 }, () => {

@@ -27,9 +27,9 @@ const arpSocket = PacketSocket.open(index, ETHERTYPE_ARP);
 const ipv6Socket = PacketSocket.open(index, ETHERTYPE_IPV6);
 const started = process.hrtime.bigint();
 
-function must<T>(result: { ok: true; packet: T } | { ok: false; reason: string }): T {
+function must<T>(result: { ok: true; value: T } | { ok: false; reason: string }): T {
   if (!result.ok) throw new Error(result.reason);
-  return result.packet;
+  return result.value;
 }
 
 type Listener = (frame: Buffer, at: bigint) => void;
