@@ -102,7 +102,7 @@ async function main(): Promise<void> {
 
   let healthChanged: () => void = () => undefined;
   const wire = new L2Announcer({
-    log: (level, msg, fields) => logger[level === 'debug' ? 'debug' : level](msg, fields),
+    logger,
     onHealthChange: () => healthChanged(),
   });
   await wire.start();
