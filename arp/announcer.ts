@@ -10,8 +10,8 @@ import { Layer2Counters } from './counters.js';
 import type { Discovery, InterfaceSelection, NetworkInterface } from './interfaces.js';
 import { discoverInterfaces, interfaceUsability } from './interfaces.js';
 import { silentLogger, type Logger } from '../operator/kit/log.js';
-import type { AnnouncementPlan, AnnouncementRequest } from './plan.js';
-import { planAnnouncements } from './plan.js';
+import type { InterfacePlan, AnnouncementRequest } from './interface-plan.js';
+import { planInterfaces } from './interface-plan.js';
 import type { LinkEvent } from './packet-socket.js';
 import { LinkWatch } from './packet-socket.js';
 import { InterfaceResponder } from './responder.js';
@@ -112,7 +112,7 @@ export class L2Announcer {
   /** `${ip}@${interface}` → pending gratuitous timers. */
   private readonly bursts = new Map<string, NodeJS.Timeout[]>();
   private discovery: Discovery = { usable: [], unusable: [] };
-  private plan: AnnouncementPlan = planAnnouncements([], this.discovery);
+  private plan: InterfacePlan = planInterfaces([], this.discovery);
   private rescanTimer: NodeJS.Timeout | null = null;
   private rescanning: Promise<void> | null = null;
   private rescanQueued: Promise<void> | null = null;
@@ -305,7 +305,7 @@ export class L2Announcer {
   private apply(fromScan = false): void {
     if (this.closed) return;
     const previous = this.plan;
-    this.plan = planAnnouncements(this.requests.values(), this.discovery);
+    this.plan = planInterfaces(this.requests.values(), this.discovery);
     // Silence first: what is no longer ours stops being answered before anything new is said.
     for (const [name, responder] of this.responders) inBatch(responder, () => this.silence(name, responder, fromScan));
     for (const [name, addresses] of this.plan.byInterface) {

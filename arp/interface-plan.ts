@@ -1,5 +1,6 @@
-// Which addresses each interface should answer for, given what was asked and what exists: pure, so the
-// announcer's rescans and its tests share one rule.
+// The wire's view of the announcement plan (reconcilers/layer2/announcements.ts decides which addresses
+// this node announces and on which configured interfaces; that is the one AnnouncementPlan): which
+// addresses each existing interface answers for. Pure, so the announcer's rescans and its tests share one rule.
 import type { Discovery, NetworkInterface } from './interfaces.js';
 
 export interface AnnouncementRequest {
@@ -8,7 +9,7 @@ export interface AnnouncementRequest {
   readonly interfaces: readonly string[];
 }
 
-export interface AnnouncementPlan {
+export interface InterfacePlan {
   /** Interface name → addresses it answers for. */
   readonly byInterface: ReadonlyMap<string, ReadonlySet<string>>;
   readonly interfaces: ReadonlyMap<string, NetworkInterface>;
@@ -16,7 +17,7 @@ export interface AnnouncementPlan {
   readonly notAnnounced: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
-export function planAnnouncements(requests: Iterable<AnnouncementRequest>, discovery: Discovery): AnnouncementPlan {
+export function planInterfaces(requests: Iterable<AnnouncementRequest>, discovery: Discovery): InterfacePlan {
   const usable = new Map(discovery.usable.map((iface) => [iface.name, iface]));
   const unusable = new Map(discovery.unusable.map((entry) => [entry.name, entry.reason]));
   const byInterface = new Map<string, Set<string>>();
