@@ -20,8 +20,8 @@ describe('parseIp', () => {
     it(`reads ${text} as IPv${family} ${canonical}`, () => {
       const result = parseIp(text);
       assert.ok(result.ok, !result.ok ? result.reason : '');
-      assert.equal(result.packet.family, family);
-      assert.equal(result.packet.text, canonical);
+      assert.equal(result.value.family, family);
+      assert.equal(result.value.text, canonical);
     });
   }
   const refused = ['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', 'a.b.c.d', '1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', 'fe80::1%eth0', '12345::', '::g', '1:2:3:4:5:6:7::8'];
@@ -38,7 +38,7 @@ describe('MAC addresses', () => {
   it('round-trips through text', () => {
     const mac = parseMac('02:00:00:77:00:0A');
     assert.ok(mac.ok);
-    assert.equal(formatMac(mac.packet), '02:00:00:77:00:0a');
+    assert.equal(formatMac(mac.value), '02:00:00:77:00:0a');
   });
   it('refuses a short MAC with a reason', () => {
     const mac = parseMac('02:00:00:77:00');
@@ -50,7 +50,7 @@ describe('solicited-node groups', () => {
   it('takes the low 24 bits of the address (RFC 4291 §2.7.1) and maps to 33:33 (RFC 2464 §7)', () => {
     const address = parseIp('fd00:77::12:3456');
     assert.ok(address.ok);
-    const group = solicitedNodeAddress(address.packet.bytes);
+    const group = solicitedNodeAddress(address.value.bytes);
     assert.equal(formatIPv6(group), 'ff02::1:ff12:3456');
     assert.equal(formatMac(multicastMac(group)), '33:33:ff:12:34:56');
   });

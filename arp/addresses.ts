@@ -1,5 +1,6 @@
 // MAC and IP addresses as the bytes that go on the wire, and back to the text that goes in logs and
 // metric labels. IPv6 text is always RFC 5952 canonical, so one address has one label.
+import * as ip from './ipaddr.js';
 import type { Parsed } from './result.js';
 import { parsed, rejected } from './result.js';
 
@@ -17,75 +18,27 @@ export function formatMac(mac: Buffer): string {
   return [...mac.subarray(0, 6)].map((octet) => octet.toString(16).padStart(2, '0')).join(':');
 }
 
+// Text is read by the one IP parser (ipaddr.ts, the allocator's too); these give its value as wire bytes.
 export function parseIPv4(text: string): Parsed<Buffer> {
-  const parts = text.split('.');
-  if (parts.length !== 4) return rejected(`"${text}" is not an IPv4 address (four dotted decimals)`);
-  const octets: number[] = [];
-  for (const part of parts) {
-    // No leading zeros: "010" is octal to some tools and decimal to others.
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part) || Number(part) > 255) {
-      return rejected(`"${text}" is not an IPv4 address (octet "${part}")`);
-    }
-    octets.push(Number(part));
-  }
-  return parsed(Buffer.from(octets));
+  const value = ip.parseIPv4(text);
+  if (value === undefined) return rejected(`"${text}" is not an IPv4 address (four dotted decimals of at most 255, no leading zeros)`);
+  return parsed(ip.ipBytes(4, value));
 }
 
 export function parseIPv6(text: string): Parsed<Buffer> {
-  const bad = (why: string): Parsed<Buffer> => rejected(`"${text}" is not an IPv6 address (${why})`);
-  if (text.includes('%')) return bad('zone identifiers are not addresses');
-  const halves = text.split('::');
-  if (halves.length > 2) return bad('"::" appears more than once');
-  const groupsOf = (half: string | undefined): number[] | string => {
-    if (half === undefined || half === '') return [];
-    const groups: number[] = [];
-    const fields = half.split(':');
-    for (const [index, field] of fields.entries()) {
-      if (index === fields.length - 1 && field.includes('.')) {
-        const v4 = parseIPv4(field);
-        if (!v4.ok) return 'embedded IPv4 is invalid';
-        groups.push(v4.packet.readUInt16BE(0), v4.packet.readUInt16BE(2));
-      } else if (/^[0-9a-f]{1,4}$/i.test(field)) {
-        groups.push(parseInt(field, 16));
-      } else {
-        return `group "${field}"`;
-      }
-    }
-    return groups;
-  };
-  const head = groupsOf(halves[0]);
-  const tail = groupsOf(halves[1]);
-  if (typeof head === 'string') return bad(head);
-  if (typeof tail === 'string') return bad(tail);
-  const compressed = halves.length === 2;
-  const missing = 8 - head.length - tail.length;
-  if (compressed ? missing < 1 : missing !== 0) return bad(compressed ? 'too many groups' : 'needs eight groups');
-  const groups = [...head, ...new Array<number>(missing).fill(0), ...tail];
-  const bytes = Buffer.alloc(16);
-  groups.forEach((group, index) => bytes.writeUInt16BE(group, index * 2));
-  return parsed(bytes);
+  const value = ip.parseIPv6(text);
+  if (value === undefined) {
+    return rejected(`"${text}" is not an IPv6 address (${text.includes('%') ? 'zone identifiers are not addresses' : 'RFC 4291 text form'})`);
+  }
+  return parsed(ip.ipBytes(6, value));
 }
 
 export function formatIPv4(bytes: Buffer): string {
-  return [...bytes.subarray(0, 4)].join('.');
+  return ip.formatIP(4, ip.ipFromBytes(bytes.subarray(0, 4)));
 }
 
 export function formatIPv6(bytes: Buffer): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i));
-  // RFC 5952 §4.2: compress the longest run of two or more zero groups, the first one on a tie.
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let start = 0; start < 8; ) {
-    if (groups[start] !== 0) { start++; continue; }
-    let end = start;
-    while (end < 8 && groups[end] === 0) end++;
-    if (end - start > bestLength) { bestStart = start; bestLength = end - start; }
-    start = end;
-  }
-  const hex = (list: number[]): string => list.map((group) => group.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
+  return ip.formatIP(6, ip.ipFromBytes(bytes.subarray(0, 16)));
 }
 
 export type IpAddress =
@@ -96,10 +49,10 @@ export type IpAddress =
 export function parseIp(text: string): Parsed<IpAddress> {
   if (text.includes(':')) {
     const v6 = parseIPv6(text);
-    return v6.ok ? parsed({ family: 6, bytes: v6.packet, text: formatIPv6(v6.packet) }) : v6;
+    return v6.ok ? parsed({ family: 6, bytes: v6.value, text: formatIPv6(v6.value) }) : v6;
   }
   const v4 = parseIPv4(text);
-  return v4.ok ? parsed({ family: 4, bytes: v4.packet, text: formatIPv4(v4.packet) }) : v4;
+  return v4.ok ? parsed({ family: 4, bytes: v4.value, text: formatIPv4(v4.value) }) : v4;
 }
 
 /** RFC 4291 §2.7.1: ff02::1:ffXX:XXXX, from the low 24 bits of the address. */

@@ -9,10 +9,9 @@ import { parseIp } from './addresses.js';
 import { Layer2Counters } from './counters.js';
 import type { Discovery, InterfaceSelection, NetworkInterface } from './interfaces.js';
 import { discoverInterfaces, interfaceUsability } from './interfaces.js';
-import type { Log } from './log.js';
-import { silentLog } from './log.js';
-import type { AnnouncementPlan, AnnouncementRequest } from './plan.js';
-import { planAnnouncements } from './plan.js';
+import { silentLogger, type Logger } from '../operator/kit/log.js';
+import type { InterfacePlan, AnnouncementRequest } from './interface-plan.js';
+import { planInterfaces } from './interface-plan.js';
 import type { LinkEvent } from './packet-socket.js';
 import { LinkWatch } from './packet-socket.js';
 import { InterfaceResponder } from './responder.js';
@@ -73,7 +72,7 @@ export interface LinkEvents {
 
 export interface L2AnnouncerOptions {
   readonly counters?: Layer2Counters;
-  readonly log?: Log;
+  readonly logger?: Logger;
   readonly selection?: InterfaceSelection;
   readonly schedule?: readonly number[];
   readonly rescanMs?: number;
@@ -106,14 +105,14 @@ export type AnnounceResult = { readonly ok: true; readonly ip: string } | { read
 
 export class L2Announcer {
   readonly counters: Layer2Counters;
-  private readonly log: Log;
+  private readonly logger: Logger;
   private readonly options: L2AnnouncerOptions;
   private readonly requests = new Map<string, AnnouncementRequest & { readonly address: IpAddress }>();
   private readonly responders = new Map<string, Responder>();
   /** `${ip}@${interface}` → pending gratuitous timers. */
   private readonly bursts = new Map<string, NodeJS.Timeout[]>();
   private discovery: Discovery = { usable: [], unusable: [] };
-  private plan: AnnouncementPlan = planAnnouncements([], this.discovery);
+  private plan: InterfacePlan = planInterfaces([], this.discovery);
   private rescanTimer: NodeJS.Timeout | null = null;
   private rescanning: Promise<void> | null = null;
   private rescanQueued: Promise<void> | null = null;
@@ -132,7 +131,7 @@ export class L2Announcer {
   constructor(options: L2AnnouncerOptions = {}) {
     this.options = options;
     this.counters = options.counters ?? new Layer2Counters();
-    this.log = options.log ?? silentLog;
+    this.logger = options.logger ?? silentLogger;
   }
 
   /** Discovers interfaces once, then rescans on every link event and every `rescanMs`. */
@@ -155,7 +154,7 @@ export class L2Announcer {
     const address = parseIp(ip);
     if (!address.ok) return false;
     for (const responder of this.responders.values()) {
-      if (responder.fault === null && responder.addresses.includes(address.packet.text)) return true;
+      if (responder.fault === null && responder.addresses.includes(address.value.text)) return true;
     }
     return false;
   }
@@ -182,17 +181,17 @@ export class L2Announcer {
   announce(ip: string, interfaces: readonly string[] = []): AnnounceResult {
     const address = parseIp(ip);
     if (!address.ok) return address;
-    this.requests.set(address.packet.text, { ip: address.packet.text, interfaces: [...interfaces], address: address.packet });
+    this.requests.set(address.value.text, { ip: address.value.text, interfaces: [...interfaces], address: address.value });
     if (this.batching === 0) this.apply();
-    return { ok: true, ip: address.packet.text };
+    return { ok: true, ip: address.value.text };
   }
 
   withdraw(ip: string): AnnounceResult {
     const address = parseIp(ip);
     if (!address.ok) return address;
-    this.requests.delete(address.packet.text);
+    this.requests.delete(address.value.text);
     if (this.batching === 0) this.apply();
-    return { ok: true, ip: address.packet.text };
+    return { ok: true, ip: address.value.text };
   }
 
   /** Applies every announce and withdraw made inside `work` as one change: one plan and one pass over
@@ -245,7 +244,7 @@ export class L2Announcer {
         this.discovery = discovery;
         if (!this.closed) this.apply(true);
       })
-      .catch((error: unknown) => this.log('error', 'interface discovery failed', { error: String(error) }))
+      .catch((error: unknown) => this.logger.error('interface discovery failed', { error: String(error) }))
       .finally(() => { this.rescanning = null; });
     return this.rescanning;
   }
@@ -257,7 +256,7 @@ export class L2Announcer {
       this.linkWatch = watch((events) => this.onLinkEvents(events));
     } catch (error) {
       // Without link events faults are still caught by the sockets' errors and the periodic rescan.
-      this.log('warn', 'no link events; interfaces are rescanned periodically only', { error: (error as Error).message });
+      this.logger.warn('no link events; interfaces are rescanned periodically only', { error: (error as Error).message });
     }
   }
 
@@ -272,7 +271,7 @@ export class L2Announcer {
       // Events were lost (the netlink socket overflowed): any link may have bounced unseen, so every
       // responder is reopened and re-announces; a few spare gratuitous frames beat a silent black hole.
       if (event.kind === 'resync') for (const name of this.responders.keys()) this.bounced.add(name);
-      this.log('debug', 'link event', { kind: event.kind, index: event.index, name: event.name, flags: event.flags });
+      this.logger.debug('link event', { kind: event.kind, index: event.index, name: event.name, flags: event.flags });
       // The event carries what usability needs: act on it now, in this tick, instead of after reading
       // /sys (tens of ms through the thread pool on a busy node); the rescan below confirms.
       const discovery = discoveryAfter(this.discovery, event, this.options.selection ?? {});
@@ -287,7 +286,7 @@ export class L2Announcer {
   /** A responder's socket reported an error: it cannot be trusted, say so at once and repair. */
   private onFault(responder: Responder, reason: string): void {
     if (this.closed || this.responders.get(responder.iface.name) !== responder) return;
-    this.log('warn', 'responder broken; reopening', { interface: responder.iface.name, reason });
+    this.logger.warn('responder broken; reopening', { interface: responder.iface.name, reason });
     this.updateHealth();
     void this.rescan();
   }
@@ -306,7 +305,7 @@ export class L2Announcer {
   private apply(fromScan = false): void {
     if (this.closed) return;
     const previous = this.plan;
-    this.plan = planAnnouncements(this.requests.values(), this.discovery);
+    this.plan = planInterfaces(this.requests.values(), this.discovery);
     // Silence first: what is no longer ours stops being answered before anything new is said.
     for (const [name, responder] of this.responders) inBatch(responder, () => this.silence(name, responder, fromScan));
     for (const [name, addresses] of this.plan.byInterface) {
@@ -316,7 +315,7 @@ export class L2Announcer {
     for (const [ip, reasons] of this.plan.notAnnounced) {
       const before = previous.notAnnounced.get(ip);
       for (const [name, reason] of reasons) {
-        if (before?.get(name) !== reason) this.log('warn', 'address not announced on interface', { ip, interface: name, reason });
+        if (before?.get(name) !== reason) this.logger.warn('address not announced on interface', { ip, interface: name, reason });
       }
     }
     // A bounce is settled once a scan has seen the interface usable (reopened above) or unusable (closed).
@@ -335,14 +334,14 @@ export class L2Announcer {
       for (const ip of responder.addresses) this.cancelBurst(`${ip}@${name}`);
       responder.close();
       this.responders.delete(name);
-      this.log('info', gone ? 'responder stopped' : 'responder reopening', { interface: name, ...(responder.fault !== null ? { fault: responder.fault } : {}) });
+      this.logger.info(gone ? 'responder stopped' : 'responder reopening', { interface: name, ...(responder.fault !== null ? { fault: responder.fault } : {}) });
       return;
     }
     for (const ip of responder.addresses) {
       if (!wanted.has(ip)) {
         this.cancelBurst(`${ip}@${name}`);
         responder.remove(ip);
-        this.log('info', 'address withdrawn', { ip, interface: name });
+        this.logger.info('address withdrawn', { ip, interface: name });
       }
     }
   }
@@ -355,7 +354,7 @@ export class L2Announcer {
       const request = this.requests.get(ip);
       if (request === undefined || present.has(ip)) continue;
       responder.add(request.address);
-      this.log('info', 'address announced', { ip, interface: name });
+      this.logger.info('address announced', { ip, interface: name });
       this.startBurst(responder, ip);
     }
   }
@@ -372,7 +371,7 @@ export class L2Announcer {
       const responder = this.options.openResponder !== undefined
         ? this.options.openResponder(iface, hooks)
         : new InterfaceResponder(iface, {
-          counters: this.counters, log: this.log, onFault: hooks.onFault,
+          counters: this.counters, logger: this.logger, onFault: hooks.onFault,
           nativeFastPath: this.options.nativeFastPath ?? this.options.nativeArpFastPath ?? true,
           qdiscBypass: this.options.qdiscBypass ?? false,
         });
@@ -380,12 +379,12 @@ export class L2Announcer {
       this.responders.set(name, responder);
       this.served.add(name);
       this.openErrors.delete(name);
-      this.log('info', 'responder started', { interface: name, index: iface.index, ...(responder.sockets ?? {}) });
+      this.logger.info('responder started', { interface: name, index: iface.index, ...(responder.sockets ?? {}) });
       return responder;
     } catch (error) {
       // Most likely the interface vanished between discovery and open; the next rescan settles it.
       const message = (error as Error).message;
-      if (this.openErrors.get(name) !== message) this.log('error', 'cannot open packet sockets', { interface: name, error: message });
+      if (this.openErrors.get(name) !== message) this.logger.error('cannot open packet sockets', { interface: name, error: message });
       this.openErrors.set(name, message);
       this.served.add(name);
       return null;
@@ -423,7 +422,7 @@ export class L2Announcer {
     this.problems = next;
     if (!changed) return;
     const health = this.health();
-    this.log(health.ok ? 'info' : 'warn', 'layer 2 health changed', { ok: health.ok, problems: health.problems });
+    this.logger[health.ok ? 'info' : 'warn']('layer 2 health changed', { ok: health.ok, problems: health.problems });
     this.options.onHealthChange?.(health);
   }
 

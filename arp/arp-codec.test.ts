@@ -7,26 +7,26 @@ import { CLIENT_MAC, KERNEL_MAC, arpingRequest, kernelArpReply } from './capture
 function mac(text: string): Buffer {
   const result = parseMac(text);
   assert.ok(result.ok);
-  return result.packet;
+  return result.value;
 }
 function ipv4(text: string): Buffer {
   const result = parseIPv4(text);
   assert.ok(result.ok);
-  return result.packet;
+  return result.value;
 }
 
 describe('ARP codec against captured frames', () => {
   it('parses arping\'s request', () => {
     const result = parseArpFrame(arpingRequest);
     assert.ok(result.ok);
-    assert.equal(result.packet.arp.operation, ARP_REQUEST);
-    assert.equal(formatIPv4(result.packet.arp.targetIp), '192.168.77.1');
-    assert.equal(formatIPv4(result.packet.arp.senderIp), '192.168.77.2');
+    assert.equal(result.value.arp.operation, ARP_REQUEST);
+    assert.equal(formatIPv4(result.value.arp.targetIp), '192.168.77.1');
+    assert.equal(formatIPv4(result.value.arp.senderIp), '192.168.77.2');
   });
   it('answers it with exactly the bytes the kernel sends', () => {
     const request = parseArpFrame(arpingRequest);
     assert.ok(request.ok);
-    assert.deepEqual(encodeArpReply(mac(KERNEL_MAC), ipv4('192.168.77.1'), request.packet.arp), kernelArpReply);
+    assert.deepEqual(encodeArpReply(mac(KERNEL_MAC), ipv4('192.168.77.1'), request.value.arp), kernelArpReply);
   });
   it('builds a request identical to arping\'s apart from the target MAC arping fills with broadcast', () => {
     const ours = encodeArpRequest(mac(CLIENT_MAC), ipv4('192.168.77.2'), ipv4('192.168.77.1'));
@@ -48,17 +48,17 @@ describe('ARP codec round-trips', () => {
       frame.writeUInt16BE(0x0806, 12);
       const result = parseArpFrame(frame);
       assert.ok(result.ok);
-      assert.deepEqual(result.packet.arp, packet);
+      assert.deepEqual(result.value.arp, packet);
     });
   }
   it('gratuitous request and reply both say the address is at our MAC, to broadcast', () => {
     for (const operation of [ARP_REQUEST, ARP_REPLY] as const) {
       const result = parseArpFrame(encodeGratuitousArp(mac(KERNEL_MAC), ipv4('192.168.77.100'), operation));
       assert.ok(result.ok);
-      assert.deepEqual(result.packet.ethernet.destination, BROADCAST_MAC);
-      assert.equal(result.packet.arp.operation, operation);
-      assert.deepEqual(result.packet.arp.senderIp, result.packet.arp.targetIp);
-      assert.deepEqual(result.packet.arp.senderMac, mac(KERNEL_MAC));
+      assert.deepEqual(result.value.ethernet.destination, BROADCAST_MAC);
+      assert.equal(result.value.arp.operation, operation);
+      assert.deepEqual(result.value.arp.senderIp, result.value.arp.targetIp);
+      assert.deepEqual(result.value.arp.senderMac, mac(KERNEL_MAC));
     }
   });
   it('accepts Ethernet padding after the packet (60-byte minimum frames)', () => {

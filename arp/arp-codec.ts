@@ -58,10 +58,10 @@ export function parseArp(payload: Buffer): Parsed<ArpPacket> {
 export function parseArpFrame(frame: Buffer): Parsed<ArpFrame> {
   const ethernet = parseEthernet(frame);
   if (!ethernet.ok) return ethernet;
-  if (ethernet.packet.ethertype !== ETHERTYPE_ARP) return rejected(`arp: ethertype 0x${ethernet.packet.ethertype.toString(16)} is not ARP`);
-  const arp = parseArp(ethernet.packet.payload);
+  if (ethernet.value.ethertype !== ETHERTYPE_ARP) return rejected(`arp: ethertype 0x${ethernet.value.ethertype.toString(16)} is not ARP`);
+  const arp = parseArp(ethernet.value.payload);
   if (!arp.ok) return arp;
-  return parsed({ ethernet: ethernet.packet, arp: arp.packet });
+  return parsed({ ethernet: ethernet.value, arp: arp.value });
 }
 
 /** A reply from `mac` saying `ip` is at `mac`, unicast to the requester as a host's kernel does. */

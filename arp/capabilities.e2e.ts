@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import type { ArpTestbed, JsonLineProcess } from './netns-testkit.js';
-import { createArpTestbed, mustRun } from './netns-testkit.js';
+import type { ArpTestbed, JsonLineProcess } from '../testkit/netns.js';
+import { createArpTestbed, mustRun } from '../testkit/netns.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const CAP_NET_RAW = 1n << 13n;

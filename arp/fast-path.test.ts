@@ -13,12 +13,12 @@ const FRAMES = 300_000;
 const bytesOf = (text: string): Buffer => {
   const ip = parseIp(text);
   if (!ip.ok) throw new Error(ip.reason);
-  return ip.packet.bytes;
+  return ip.value.bytes;
 };
 /** A table of several addresses, so the native binary search is exercised around the fuzz targets. */
 const v4 = [FUZZ_DEFAULT_TARGETS.announced, '192.168.77.1', '192.168.77.99', '192.168.77.101', '10.0.0.1'];
 const v6 = [FUZZ_DEFAULT_TARGETS.announced6, 'fd00:77::1', 'fd00:77::ff', 'fe80::1'];
-const view: ResponderView = { mac: FUZZ_DEFAULT_TARGETS.responderMac, announced: new Set([...v4, ...v6].map((text) => { const ip = parseIp(text); if (!ip.ok) throw new Error(ip.reason); return ip.packet.text; })) };
+const view: ResponderView = { mac: FUZZ_DEFAULT_TARGETS.responderMac, announced: new Set([...v4, ...v6].map((text) => { const ip = parseIp(text); if (!ip.ok) throw new Error(ip.reason); return ip.value.text; })) };
 
 function agree(frame: Buffer, decision: Decision, native: Buffer | null, what: string): void {
   if (decision.kind === 'answer') {

@@ -18,9 +18,9 @@ export function randomSource(seed: number): () => number {
   };
 }
 
-function must<T>(result: { ok: true; packet: T } | { ok: false; reason: string }): T {
+function must<T>(result: { ok: true; value: T } | { ok: false; reason: string }): T {
   if (!result.ok) throw new Error(result.reason);
-  return result.packet;
+  return result.value;
 }
 
 export interface FuzzTargets {

@@ -3,8 +3,8 @@
 // so nothing malformed was answered. The pure million-frame fuzz is fuzz.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ArpTestbed, JsonLineProcess } from './netns-testkit.js';
-import { arpingReplies, createArpTestbed, inNamespace, run } from './netns-testkit.js';
+import type { ArpTestbed, JsonLineProcess } from '../testkit/netns.js';
+import { arpingReplies, createArpTestbed, inNamespace, run } from '../testkit/netns.js';
 
 const FRAMES = 100_000;
 /** Frames a second: enough to finish in about five seconds on a shared two-core machine. */

@@ -9,4 +9,3 @@ export { Layer2Counters } from './counters.js';
 export type { Layer2CountersSnapshot } from './counters.js';
 export { DEFAULT_EXCLUDED_INTERFACES, discoverInterfaces, interfaceUsability } from './interfaces.js';
 export type { Discovery, InterfaceFacts, InterfaceSelection, NetworkInterface, Usability } from './interfaces.js';
-export type { Log, LogLevel } from './log.js';

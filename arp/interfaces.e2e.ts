@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { INTERFACE_RESCAN_MS } from './announcer.js';
-import type { ArpTestbed, JsonLineProcess } from './netns-testkit.js';
-import { arpingReplies, createArpTestbed, inNamespace, mustRun, run } from './netns-testkit.js';
+import type { ArpTestbed, JsonLineProcess } from '../testkit/netns.js';
+import { arpingReplies, createArpTestbed, inNamespace, mustRun, run } from '../testkit/netns.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const RESCANNED = INTERFACE_RESCAN_MS + 700;

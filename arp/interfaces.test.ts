@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { InterfaceFacts } from './interfaces.js';
 import { interfaceUsability } from './interfaces.js';
-import { planAnnouncements } from './plan.js';
+import { planInterfaces } from './interface-plan.js';
 
 const UP = 0x1, BROADCAST = 0x2, MULTICAST = 0x1000, NOARP = 0x80;
 const eth0: InterfaceFacts = { name: 'eth0', index: 2, mac: Buffer.from('020000770001', 'hex'), flags: UP | BROADCAST | MULTICAST, operstate: 'up', type: 1, master: null };
@@ -39,31 +39,31 @@ describe('interfaceUsability', () => {
   }
 });
 
-describe('planAnnouncements', () => {
+describe('planInterfaces', () => {
   const discovery = {
     usable: [{ name: 'eth0', index: 2, mac: eth0.mac }, { name: 'eth1', index: 3, mac: eth0.mac }],
     unusable: [{ name: 'eth2', reason: 'eth2: administratively down' }],
   };
   it('an address with no interface list goes on every usable interface', () => {
-    const plan = planAnnouncements([{ ip: '192.168.77.100', interfaces: [] }], discovery);
+    const plan = planInterfaces([{ ip: '192.168.77.100', interfaces: [] }], discovery);
     assert.deepEqual([...plan.byInterface.keys()], ['eth0', 'eth1']);
     assert.equal(plan.notAnnounced.size, 0);
   });
   it('an address listed for eth1 goes on eth1 only', () => {
-    const plan = planAnnouncements([{ ip: '192.168.77.100', interfaces: ['eth1'] }], discovery);
+    const plan = planInterfaces([{ ip: '192.168.77.100', interfaces: ['eth1'] }], discovery);
     assert.deepEqual([...plan.byInterface.keys()], ['eth1']);
   });
   it('an unusable or missing interface carries its reason', () => {
-    const plan = planAnnouncements([{ ip: '192.168.77.100', interfaces: ['eth2', 'eth9'] }], discovery);
+    const plan = planInterfaces([{ ip: '192.168.77.100', interfaces: ['eth2', 'eth9'] }], discovery);
     assert.equal(plan.byInterface.size, 0);
     assert.deepEqual(Object.fromEntries(plan.notAnnounced.get('192.168.77.100') ?? []), { eth2: 'eth2: administratively down', eth9: 'eth9: no such interface' });
   });
   it('a node with no usable interface says so', () => {
-    const plan = planAnnouncements([{ ip: 'fd00:77::100', interfaces: [] }], { usable: [], unusable: [] });
+    const plan = planInterfaces([{ ip: 'fd00:77::100', interfaces: [] }], { usable: [], unusable: [] });
     assert.deepEqual(Object.fromEntries(plan.notAnnounced.get('fd00:77::100') ?? []), { '*': 'no usable interface on this node' });
   });
   it('two addresses on one interface share it', () => {
-    const plan = planAnnouncements([{ ip: 'a', interfaces: ['eth0'] }, { ip: 'b', interfaces: [] }], discovery);
+    const plan = planInterfaces([{ ip: 'a', interfaces: ['eth0'] }, { ip: 'b', interfaces: [] }], discovery);
     assert.deepEqual([...(plan.byInterface.get('eth0') ?? [])], ['a', 'b']);
     assert.deepEqual([...(plan.byInterface.get('eth1') ?? [])], ['b']);
   });

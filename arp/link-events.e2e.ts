@@ -4,8 +4,8 @@
 // 250 ms of the link coming back, by the interface's current MAC, long before the 2 s rescan would.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ArpTestbed, JsonLineProcess } from './netns-testkit.js';
-import { createArpTestbed, inNamespace, mustRun } from './netns-testkit.js';
+import type { ArpTestbed, JsonLineProcess } from '../testkit/netns.js';
+import { createArpTestbed, inNamespace, mustRun } from '../testkit/netns.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const VIP4 = '192.168.77.130';

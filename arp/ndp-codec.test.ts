@@ -11,12 +11,12 @@ import { CLIENT_MAC, KERNEL_MAC, kernelAdvertisement, ndisc6Solicitation } from 
 function mac(text: string): Buffer {
   const result = parseMac(text);
   assert.ok(result.ok);
-  return result.packet;
+  return result.value;
 }
 function ipv6(text: string): Buffer {
   const result = parseIPv6(text);
   assert.ok(result.ok);
-  return result.packet;
+  return result.value;
 }
 
 describe('checksums', () => {
@@ -44,13 +44,13 @@ describe('NDP codec against captured frames', () => {
   it('parses ndisc6\'s solicitation with its source link-layer option', () => {
     const result = parseNeighborSolicitation(ndisc6Solicitation);
     assert.ok(result.ok, !result.ok ? result.reason : '');
-    assert.equal(formatIPv6(result.packet.target), 'fd00:77::1');
-    assert.deepEqual(result.packet.sourceLinkLayer, mac(CLIENT_MAC));
+    assert.equal(formatIPv6(result.value.target), 'fd00:77::1');
+    assert.deepEqual(result.value.sourceLinkLayer, mac(CLIENT_MAC));
   });
   it('answers it with exactly the bytes the kernel sends (S and O set, target link-layer option)', () => {
     const solicitation = parseNeighborSolicitation(ndisc6Solicitation);
     assert.ok(solicitation.ok);
-    assert.deepEqual(encodeSolicitedAdvertisement(mac(KERNEL_MAC), solicitation.packet), kernelAdvertisement);
+    assert.deepEqual(encodeSolicitedAdvertisement(mac(KERNEL_MAC), solicitation.value), kernelAdvertisement);
   });
   it('builds ndisc6\'s solicitation byte for byte, apart from the flow label', () => {
     const ours = encodeNeighborSolicitation({ mac: mac(CLIENT_MAC), source: ipv6('fd00:77::2'), target: ipv6('fd00:77::1') });
@@ -63,8 +63,8 @@ describe('NDP codec against captured frames', () => {
   it('parses the kernel\'s advertisement', () => {
     const result = parseNeighborAdvertisement(kernelAdvertisement);
     assert.ok(result.ok, !result.ok ? result.reason : '');
-    assert.deepEqual([result.packet.router, result.packet.solicited, result.packet.override], [false, true, true]);
-    assert.deepEqual(result.packet.targetLinkLayer, mac(KERNEL_MAC));
+    assert.deepEqual([result.value.router, result.value.solicited, result.value.override], [false, true, true]);
+    assert.deepEqual(result.value.targetLinkLayer, mac(KERNEL_MAC));
   });
 });
 
@@ -72,31 +72,31 @@ describe('NDP codec round-trips', () => {
   it('an unsolicited advertisement goes to all nodes with Override set and Solicited clear', () => {
     const result = parseNeighborAdvertisement(encodeUnsolicitedAdvertisement(mac(KERNEL_MAC), ipv6('fd00:77::100')));
     assert.ok(result.ok, !result.ok ? result.reason : '');
-    assert.deepEqual(result.packet.ip.destination, ALL_NODES);
-    assert.equal(result.packet.ethernet.destination.toString('hex'), '333300000001');
-    assert.deepEqual([result.packet.solicited, result.packet.override, result.packet.ip.hopLimit], [false, true, 255]);
-    assert.deepEqual(result.packet.targetLinkLayer, mac(KERNEL_MAC));
+    assert.deepEqual(result.value.ip.destination, ALL_NODES);
+    assert.equal(result.value.ethernet.destination.toString('hex'), '333300000001');
+    assert.deepEqual([result.value.solicited, result.value.override, result.value.ip.hopLimit], [false, true, 255]);
+    assert.deepEqual(result.value.targetLinkLayer, mac(KERNEL_MAC));
   });
   it('a duplicate address detection probe is answered to all nodes, Solicited clear (RFC 4861 §7.2.4)', () => {
     const probe = parseNeighborSolicitation(encodeNeighborSolicitation({ mac: mac(CLIENT_MAC), source: Buffer.alloc(16), target: ipv6('fd00:77::100'), includeSourceLinkLayer: false }));
     assert.ok(probe.ok, !probe.ok ? probe.reason : '');
-    const answer = parseNeighborAdvertisement(encodeSolicitedAdvertisement(mac(KERNEL_MAC), probe.packet));
+    const answer = parseNeighborAdvertisement(encodeSolicitedAdvertisement(mac(KERNEL_MAC), probe.value));
     assert.ok(answer.ok, !answer.ok ? answer.reason : '');
-    assert.deepEqual(answer.packet.ip.destination, ALL_NODES);
-    assert.equal(answer.packet.solicited, false);
+    assert.deepEqual(answer.value.ip.destination, ALL_NODES);
+    assert.equal(answer.value.solicited, false);
   });
   it('a unicast solicitation without a link-layer option is answered to its Ethernet source', () => {
     const target = ipv6('fd00:77::100');
     const ns = parseNeighborSolicitation(encodeNeighborSolicitation({ mac: mac(CLIENT_MAC), source: ipv6('fd00:77::2'), target, destination: target, destinationMac: mac(KERNEL_MAC), includeSourceLinkLayer: false }));
     assert.ok(ns.ok, !ns.ok ? ns.reason : '');
-    const answer = parseNeighborAdvertisement(encodeSolicitedAdvertisement(mac(KERNEL_MAC), ns.packet));
+    const answer = parseNeighborAdvertisement(encodeSolicitedAdvertisement(mac(KERNEL_MAC), ns.value));
     assert.ok(answer.ok);
-    assert.deepEqual(answer.packet.ethernet.destination, mac(CLIENT_MAC));
+    assert.deepEqual(answer.value.ethernet.destination, mac(CLIENT_MAC));
   });
   it('options: two options parse in order; trailing bytes past the IPv6 payload length are padding', () => {
     const options = parseNdpOptions(Buffer.from('0101020000770002' + '0e01000000000000', 'hex'));
     assert.ok(options.ok);
-    assert.deepEqual(options.packet.map((option) => option.type), [1, 14]);
+    assert.deepEqual(options.value.map((option) => option.type), [1, 14]);
     assert.ok(parseNeighborSolicitation(Buffer.concat([ndisc6Solicitation, Buffer.alloc(10, 0xee)])).ok);
   });
 });

@@ -116,28 +116,28 @@ function linkLayerOption(options: readonly NdpOption[], type: number): Parsed<Bu
 function parseNdpMessage(frame: Buffer, type: number): Parsed<{ ethernet: EthernetFrame; ip: Ipv6Packet; message: Buffer; options: readonly NdpOption[] }> {
   const ethernet = parseEthernet(frame);
   if (!ethernet.ok) return ethernet;
-  if (ethernet.packet.ethertype !== ETHERTYPE_IPV6) return rejected(`ndp: ethertype 0x${ethernet.packet.ethertype.toString(16)} is not IPv6`);
-  const ip = parseIpv6(ethernet.packet.payload);
+  if (ethernet.value.ethertype !== ETHERTYPE_IPV6) return rejected(`ndp: ethertype 0x${ethernet.value.ethertype.toString(16)} is not IPv6`);
+  const ip = parseIpv6(ethernet.value.payload);
   if (!ip.ok) return ip;
   // Extension headers before ICMPv6 are legal but never used by neighbour discovery in practice; we do
   // not walk them (the BPF filter would not pass them either), so such a message is simply not ours.
-  if (ip.packet.nextHeader !== NEXT_HEADER_ICMPV6) return rejected(`ndp: next header ${ip.packet.nextHeader} is not ICMPv6`);
-  const message = ip.packet.payload;
+  if (ip.value.nextHeader !== NEXT_HEADER_ICMPV6) return rejected(`ndp: next header ${ip.value.nextHeader} is not ICMPv6`);
+  const message = ip.value.payload;
   if (message.length < 4) return rejected(`ndp: ICMPv6 message of ${message.length} bytes`);
   if (message[0] !== type) return rejected(`ndp: ICMPv6 type ${message[0]} is not ${type}`);
-  if (ip.packet.hopLimit !== NDP_HOP_LIMIT) return rejected(`ndp: hop limit ${ip.packet.hopLimit} is not 255 (possibly forwarded)`);
+  if (ip.value.hopLimit !== NDP_HOP_LIMIT) return rejected(`ndp: hop limit ${ip.value.hopLimit} is not 255 (possibly forwarded)`);
   if (message[1] !== 0) return rejected(`ndp: ICMPv6 code ${message[1]} is not 0`);
   if (message.length < NDP_MESSAGE_MIN_LENGTH) return rejected(`ndp: ICMPv6 length ${message.length} is under 24`);
-  if (!icmpv6ChecksumValid(ip.packet.source, ip.packet.destination, message)) return rejected('ndp: ICMPv6 checksum is wrong');
+  if (!icmpv6ChecksumValid(ip.value.source, ip.value.destination, message)) return rejected('ndp: ICMPv6 checksum is wrong');
   const options = parseNdpOptions(message.subarray(NDP_MESSAGE_MIN_LENGTH));
   if (!options.ok) return options;
-  return parsed({ ethernet: ethernet.packet, ip: ip.packet, message, options: options.packet });
+  return parsed({ ethernet: ethernet.value, ip: ip.value, message, options: options.value });
 }
 
 export function parseNeighborSolicitation(frame: Buffer): Parsed<NeighborSolicitation> {
   const ndp = parseNdpMessage(frame, ICMPV6_NEIGHBOR_SOLICITATION);
   if (!ndp.ok) return ndp;
-  const { ethernet, ip, message, options } = ndp.packet;
+  const { ethernet, ip, message, options } = ndp.value;
   const target = message.subarray(8, 24);
   if (isMulticastIPv6(target)) return rejected('ndp: solicitation target is a multicast address');
   const sourceLinkLayer = linkLayerOption(options, OPTION_SOURCE_LINK_LAYER);
@@ -145,15 +145,15 @@ export function parseNeighborSolicitation(frame: Buffer): Parsed<NeighborSolicit
   if (ip.source.every((byte) => byte === 0)) {
     // Duplicate address detection: the sender has no address yet, so it can only be answered by multicast.
     if (!ip.destination.equals(solicitedNodeAddress(target))) return rejected('ndp: unspecified source but destination is not the solicited-node group');
-    if (sourceLinkLayer.packet !== null) return rejected('ndp: unspecified source with a source link-layer address option');
+    if (sourceLinkLayer.value !== null) return rejected('ndp: unspecified source with a source link-layer address option');
   }
-  return parsed({ ethernet, ip, target, sourceLinkLayer: sourceLinkLayer.packet });
+  return parsed({ ethernet, ip, target, sourceLinkLayer: sourceLinkLayer.value });
 }
 
 export function parseNeighborAdvertisement(frame: Buffer): Parsed<NeighborAdvertisement> {
   const ndp = parseNdpMessage(frame, ICMPV6_NEIGHBOR_ADVERTISEMENT);
   if (!ndp.ok) return ndp;
-  const { ethernet, ip, message, options } = ndp.packet;
+  const { ethernet, ip, message, options } = ndp.value;
   const flags = message[4] ?? 0;
   const target = message.subarray(8, 24);
   const solicited = (flags & 0x40) !== 0;
@@ -161,7 +161,7 @@ export function parseNeighborAdvertisement(frame: Buffer): Parsed<NeighborAdvert
   if (solicited && isMulticastIPv6(ip.destination)) return rejected('ndp: solicited advertisement sent to a multicast group');
   const targetLinkLayer = linkLayerOption(options, OPTION_TARGET_LINK_LAYER);
   if (!targetLinkLayer.ok) return targetLinkLayer;
-  return parsed({ ethernet, ip, router: (flags & 0x80) !== 0, solicited, override: (flags & 0x20) !== 0, target, targetLinkLayer: targetLinkLayer.packet });
+  return parsed({ ethernet, ip, router: (flags & 0x80) !== 0, solicited, override: (flags & 0x20) !== 0, target, targetLinkLayer: targetLinkLayer.value });
 }
 
 function encodeNdpFrame(sourceMac: Buffer, destinationMac: Buffer, hopLimit: number, source: Buffer, destination: Buffer, message: Buffer): Buffer {

@@ -7,9 +7,9 @@ import { encodeNeighborSolicitation, parseNeighborAdvertisement } from './ndp-co
 import type { Decision, ResponderView } from './replies.js';
 import { answerArp, answerNeighborSolicitation } from './replies.js';
 
-const bytes = <T>(result: { ok: true; packet: T } | { ok: false; reason: string }): T => {
+const bytes = <T>(result: { ok: true; value: T } | { ok: false; reason: string }): T => {
   assert.ok(result.ok);
-  return result.packet;
+  return result.value;
 };
 const ours = bytes(parseMac('02:00:00:77:00:01'));
 const client = bytes(parseMac('02:00:00:77:00:02'));

@@ -21,7 +21,7 @@ const BROADCAST = Buffer.alloc(6, 0xff);
 export function answerArp(frame: Buffer, view: ResponderView): Decision {
   const parsedFrame = parseArpFrame(frame);
   if (!parsedFrame.ok) return { kind: 'malformed', reason: parsedFrame.reason };
-  const { ethernet, arp } = parsedFrame.packet;
+  const { ethernet, arp } = parsedFrame.value;
   // Replies (including gratuitous ones from the previous owner) are information, not questions.
   if (arp.operation !== ARP_REQUEST) return { kind: 'ignore', reason: 'not a request' };
   if (!ethernet.destination.equals(BROADCAST) && !ethernet.destination.equals(view.mac)) {
@@ -38,7 +38,7 @@ export function answerArp(frame: Buffer, view: ResponderView): Decision {
 export function answerNeighborSolicitation(frame: Buffer, view: ResponderView): Decision {
   const solicitation = parseNeighborSolicitation(frame);
   if (!solicitation.ok) return { kind: 'malformed', reason: solicitation.reason };
-  const { ip: packet, target, ethernet } = solicitation.packet;
+  const { ip: packet, target, ethernet } = solicitation.value;
   if (isMulticastMac(ethernet.source)) return { kind: 'malformed', reason: 'ndp: multicast Ethernet source' };
   const ip = formatIPv6(target);
   if (!view.announced.has(ip)) return { kind: 'ignore', reason: 'target not announced here', ip };
@@ -47,5 +47,5 @@ export function answerNeighborSolicitation(frame: Buffer, view: ResponderView): 
   if (!packet.destination.equals(solicitedNodeAddress(target)) && !packet.destination.equals(target)) {
     return { kind: 'ignore', reason: 'destination is neither the target nor its solicited-node group', ip };
   }
-  return { kind: 'answer', ip, frame: encodeSolicitedAdvertisement(view.mac, solicitation.packet) };
+  return { kind: 'answer', ip, frame: encodeSolicitedAdvertisement(view.mac, solicitation.value) };
 }

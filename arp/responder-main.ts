@@ -17,7 +17,7 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { L2Announcer } from './announcer.js';
-import { stderrLog } from './log.js';
+import { createLogger } from '../operator/kit/log.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,8 +33,10 @@ const { values } = parseArgs({
 
 const defaultInterfaces = values.iface ?? [];
 const exclude = values.exclude?.filter((pattern) => pattern !== 'none');
+// Every level, as this test and benchmark program always logged (L2LB_LOG_LEVEL does not apply).
+const logger = createLogger({ level: 'debug' });
 const announcer = new L2Announcer({
-  log: stderrLog,
+  logger,
   nativeFastPath: values['js-only'] !== true,
   qdiscBypass: values['qdisc-bypass'] === true,
   onHealthChange: (health) => answer({ event: 'health', ...health }),
@@ -77,10 +79,10 @@ function stop(): void {
 await announcer.start();
 for (const ip of values.announce ?? []) {
   const result = announcer.announce(ip, defaultInterfaces);
-  if (!result.ok) { stderrLog('error', 'bad --announce', { reason: result.reason }); process.exit(2); }
+  if (!result.ok) { logger.error('bad --announce', { reason: result.reason }); process.exit(2); }
 }
 for (const responder of announcer.responderStatus()) {
-  stderrLog('info', 'receive buffer', { interface: responder.interface, receiveBuffer: responder.receiveBuffer, forced: responder.receiveBufferForced });
+  logger.info('receive buffer', { interface: responder.interface, receiveBuffer: responder.receiveBuffer, forced: responder.receiveBufferForced });
 }
 if (values.busy !== undefined) startBusy(values.busy);
 process.on('SIGTERM', stop);

@@ -5,14 +5,14 @@ import { after, before, describe, it } from 'node:test';
 import { parseIPv6, parseMac } from './addresses.js';
 import { GRATUITOUS_SCHEDULE_MS } from './announcer.js';
 import { encodeNeighborSolicitation } from './ndp-codec.js';
-import type { ArpTestbed, JsonLineProcess } from './netns-testkit.js';
-import { arpingReplies, createArpTestbed, inNamespace, run } from './netns-testkit.js';
+import type { ArpTestbed, JsonLineProcess } from '../testkit/netns.js';
+import { arpingReplies, createArpTestbed, inNamespace, run } from '../testkit/netns.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function must<T>(result: { ok: true; packet: T } | { ok: false; reason: string }): T {
+function must<T>(result: { ok: true; value: T } | { ok: false; reason: string }): T {
   assert.ok(result.ok, result.ok ? '' : result.reason);
-  return result.packet;
+  return result.value;
 }
 
 describe('ARP and NDP responder in network namespaces', { timeout: 120_000 }, () => {

@@ -11,8 +11,7 @@ import { neighborSolicitationFilter } from './bpf.js';
 import type { Layer2Counters } from './counters.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.js';
 import type { NetworkInterface } from './interfaces.js';
-import type { Log } from './log.js';
-import { silentLog } from './log.js';
+import { silentLogger, type Logger } from '../operator/kit/log.js';
 import { encodeUnsolicitedAdvertisement } from './ndp-codec.js';
 import type { PacketSocketStats } from './packet-socket.js';
 import { PacketSocket } from './packet-socket.js';
@@ -21,7 +20,7 @@ import { answerArp, answerNeighborSolicitation } from './replies.js';
 
 export interface InterfaceResponderOptions {
   readonly counters: Layer2Counters;
-  readonly log?: Log;
+  readonly logger?: Logger;
   /**
    * Let the addon's threads answer ARP requests and Neighbor Solicitations for announced addresses as
    * they read them (default true): the rules of answerArp and answerNeighborSolicitation, without
@@ -48,7 +47,7 @@ export class InterfaceResponder {
   private readonly arpSocket: PacketSocket;
   private readonly ndpSocket: PacketSocket;
   private readonly counters: Layer2Counters;
-  private readonly log: Log;
+  private readonly logger: Logger;
   /** Solicited-node MACs joined, with how many announced addresses share each. */
   private readonly groups = new Map<string, number>();
   private closed = false;
@@ -63,7 +62,7 @@ export class InterfaceResponder {
 
   constructor(readonly iface: NetworkInterface, options: InterfaceResponderOptions) {
     this.counters = options.counters;
-    this.log = options.log ?? silentLog;
+    this.logger = options.logger ?? silentLogger;
     this.nativeFastPath = options.nativeFastPath ?? true;
     this.onFault = options.onFault ?? (() => undefined);
     this.view = { mac: iface.mac, announced: new Set() };
@@ -173,7 +172,7 @@ export class InterfaceResponder {
   private fail(reason: string): void {
     if (this.closed || this.faultReason !== null) return;
     this.faultReason = reason;
-    this.log('warn', 'responder fault', { interface: this.iface.name, reason });
+    this.logger.warn('responder fault', { interface: this.iface.name, reason });
     this.onFault(reason);
   }
 
@@ -206,7 +205,7 @@ export class InterfaceResponder {
       } catch (error) {
         // A parser bug must not take the data plane down; count it with the malformed frames and say so.
         decision = { kind: 'malformed', reason: `parser threw: ${(error as Error).message}` };
-        this.log('error', 'parser threw on a received frame', { interface: this.iface.name, error: String(error), frame: frame.toString('hex') });
+        this.logger.error('parser threw on a received frame', { interface: this.iface.name, error: String(error), frame: frame.toString('hex') });
       }
       if (decision.kind === 'malformed') {
         this.counters.malformedDropped(decision.reason);
@@ -224,7 +223,7 @@ export class InterfaceResponder {
       return true;
     } catch (error) {
       // ENOBUFS under a flood or ENXIO while the interface goes away: the rescan will sort the latter out.
-      this.log('warn', `send failed: ${what}`, { interface: this.iface.name, ip, error: (error as Error).message });
+      this.logger.warn(`send failed: ${what}`, { interface: this.iface.name, ip, error: (error as Error).message });
       return false;
     }
   }

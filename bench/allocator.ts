@@ -6,8 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { Allocator, type AllocatorPool, type ServiceRequest } from '../reconcilers/allocator.js';
-import { formatIP, parseAddressRange, type Family } from '../reconcilers/ipaddr.js';
+import { Allocator, type AllocatorPool, type ServiceRequest } from '../reconcilers/allocator/allocator.js';
+import { formatIP, parseAddressRange, type Family } from '../arp/ipaddr.js';
 
 const context = { namespaceLabels: {} };
 

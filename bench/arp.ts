@@ -19,8 +19,8 @@ import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ArpTestbed, JsonLineProcess } from '../arp/netns-testkit.js';
-import { createArpTestbed } from '../arp/netns-testkit.js';
+import type { ArpTestbed, JsonLineProcess } from '../testkit/netns.js';
+import { createArpTestbed } from '../testkit/netns.js';
 
 const { values } = parseArgs({
   options: {

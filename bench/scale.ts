@@ -8,8 +8,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeClient } from '../operator/kube-client.js';
-import { loadKubeConfig } from '../operator/kubeconfig.js';
+import { KubeClient } from '../operator/kit/kube-client.js';
+import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
 import { repoRoot } from '../e2e/fixtures.js';
 import { kubectlResult } from '../e2e/lab/kubectl.js';
 import { labPaths, labUp } from '../e2e/lab/lab.js';

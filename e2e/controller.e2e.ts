@@ -5,13 +5,14 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setCondition, type Condition } from '../operator/conditions.js';
-import { controllerFor, type Controller } from '../operator/controller.js';
-import { EventRecorder } from '../operator/events.js';
-import { Informer } from '../operator/informer.js';
-import { silentLogger } from '../operator/log.js';
-import { EndpointSlices, Events, Namespaces, Nodes, objectKey, Services, splitKey, type KubeObject } from '../operator/resources.js';
-import { applyStatus, fieldManagers, sameJson } from '../operator/status.js';
+import { setCondition, type Condition } from '../operator/kit/conditions.js';
+import { controllerFor, type Controller } from '../operator/kit/controller.js';
+import { EventRecorder } from '../operator/kit/events.js';
+import { Informer } from '../operator/kit/informer.js';
+import { silentLogger } from '../operator/kit/log.js';
+import { EndpointSlices, Events, Namespaces, Nodes, objectKey, Services, splitKey, type KubeObject } from '../operator/kit/resources.js';
+import { applyStatus, sameJson } from '../operator/kit/status.js';
+import { fieldManagers } from '../schemas/resources.js';
 import { startTestCluster, type TestCluster } from './harness.js';
 import { waitFor } from './lab/processes.js';
 

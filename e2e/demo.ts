@@ -4,9 +4,9 @@
 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeClient } from '../operator/kube-client.js';
-import { loadKubeConfig } from '../operator/kubeconfig.js';
-import { electOwner } from '../reconcilers/election.js';
+import { KubeClient } from '../operator/kit/kube-client.js';
+import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
+import { electOwner } from '../reconcilers/layer2/election.js';
 import { repoRoot } from './fixtures.js';
 import { setEndpoints } from './lab/endpoints.js';
 import { failoverTrial, waitForSingleOwner } from './lab/failover.js';

@@ -4,8 +4,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeClient } from '../operator/kube-client.js';
-import { loadKubeConfig } from '../operator/kubeconfig.js';
+import { KubeClient } from '../operator/kit/kube-client.js';
+import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
 import { ControlPlane } from './controlplane.js';
 import { fixtureBin } from './fixtures.js';
 import { run } from './lab/processes.js';

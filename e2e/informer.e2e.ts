@@ -4,10 +4,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { Informer } from '../operator/informer.js';
-import { KubeClient } from '../operator/kube-client.js';
-import { loadKubeConfig } from '../operator/kubeconfig.js';
-import { ConfigMaps, Namespaces, objectKey, type KubeObject } from '../operator/resources.js';
+import { Informer } from '../operator/kit/informer.js';
+import { KubeClient } from '../operator/kit/kube-client.js';
+import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
+import { ConfigMaps, Namespaces, objectKey, type KubeObject } from '../operator/kit/resources.js';
 import { startTestCluster, type TestCluster } from './harness.js';
 import { waitFor } from './lab/processes.js';
 

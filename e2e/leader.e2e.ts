@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { Leases } from '../operator/resources.js';
+import { Leases } from '../operator/kit/resources.js';
 import { repoRoot } from './fixtures.js';
 import { startTestCluster, type TestCluster } from './harness.js';
 import { writeServiceAccountKubeconfig } from './lab/credentials.js';

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { Registry } from 'prom-client';
-import { collectProcessMetrics, KitMetrics } from '../operator/metrics.js';
-import { WorkQueue } from '../operator/workqueue.js';
+import { collectProcessMetrics, KitMetrics } from '../operator/kit/metrics.js';
+import { WorkQueue } from '../operator/kit/workqueue.js';
 import type { IPAddressPool } from '../schemas/generated/types.js';
-import { poolGauges, registerAllocatorMetrics, registerK8sClientMetrics, responderHealth, SpeakerMetrics } from '../reconcilers/metrics.js';
-import type { ServiceLike } from '../reconcilers/service-request.js';
+import { poolGauges, registerAllocatorMetrics, registerK8sClientMetrics, responderHealth, SpeakerMetrics } from '../reconcilers/observability/metrics.js';
+import type { ServiceLike } from '../reconcilers/allocator/service-request.js';
 import { builtFixture, repoRoot } from './fixtures.js';
 import { jaegerConfig, prometheusConfig, rulesFileFrom } from './lab/observability.js';
 

@@ -9,9 +9,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { KubeClient } from '../operator/kube-client.js';
-import { loadKubeConfig } from '../operator/kubeconfig.js';
-import { IPAddressPools, L2Advertisements, Services, type KubeObject } from '../operator/resources.js';
+import { KubeClient } from '../operator/kit/kube-client.js';
+import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
+import { Services, type KubeObject } from '../operator/kit/resources.js';
+import { IPAddressPools, L2Advertisements } from '../schemas/resources.js';
 import { setEndpoints } from './lab/endpoints.js';
 import { kubectl } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';

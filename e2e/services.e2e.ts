@@ -6,9 +6,9 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { KubeClient } from '../operator/kube-client.js';
-import { loadKubeConfig } from '../operator/kubeconfig.js';
-import { Events, objectKey, Services, type KubeObject } from '../operator/resources.js';
+import { KubeClient } from '../operator/kit/kube-client.js';
+import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
+import { Events, objectKey, Services, type KubeObject } from '../operator/kit/resources.js';
 import { ALLOCATED_CONDITION, type Service } from '../reconcilers/services.js';
 import { repoRoot } from './fixtures.js';
 import { labPaths, labUp } from './lab/lab.js';

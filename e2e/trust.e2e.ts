@@ -16,13 +16,11 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Informer } from '../operator/informer.js';
-import { isStatus, KubeClient } from '../operator/kube-client.js';
-import { loadKubeConfig } from '../operator/kubeconfig.js';
-import {
-  ConfigMaps, IPAddressPools, L2Advertisements, Leases, Namespaces, Nodes, objectKey, Secrets, Services,
-  ValidatingWebhookConfigurations, type KubeObject,
-} from '../operator/resources.js';
+import { Informer } from '../operator/kit/informer.js';
+import { isStatus, KubeClient } from '../operator/kit/kube-client.js';
+import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
+import { ConfigMaps, Leases, Namespaces, Nodes, objectKey, Secrets, Services, ValidatingWebhookConfigurations, type KubeObject } from '../operator/kit/resources.js';
+import { IPAddressPools, L2Advertisements } from '../schemas/resources.js';
 import { kubeconfigYaml } from './controlplane.js';
 import { repoRoot } from './fixtures.js';
 import { startTestCluster, type TestCluster } from './harness.js';

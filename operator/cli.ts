@@ -4,8 +4,8 @@
 
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
-import { validateManifests, type ManifestSource } from '../reconcilers/validation-manifests.js';
-import { isMainModule } from './main-module.js';
+import { validateManifests, type ManifestSource } from '../reconcilers/validation/manifests.js';
+import { isMainModule } from './kit/main-module.js';
 
 const usage = 'usage: l2lb validate -f FILE [FILE...] [-f FILE...] [-n NAMESPACE]';
 

@@ -1,15 +1,16 @@
 // The controller's entry point (Deployment, leader-elected): `node dist/operator/controller-main.js`.
 
-import { KubeClient } from './kube-client.js';
-import { loadKubeConfig } from './kubeconfig.js';
-import { createLogger, errorText } from './log.js';
-import { Manager } from './manager.js';
-import { collectProcessMetrics, kitMetrics, METRICS_PATH, metricsRoute, registry } from './metrics.js';
+import { KubeClient } from './kit/kube-client.js';
+import { loadKubeConfig } from './kit/kubeconfig.js';
+import { createLogger, errorText } from './kit/log.js';
+import { Manager } from './kit/manager.js';
+import { collectProcessMetrics, kitMetrics, METRICS_PATH, metricsRoute, registry } from './kit/metrics.js';
 import { parseControllerOptions } from './options.js';
-import { IPAddressPools, Services } from './resources.js';
-import { startTracing } from './tracing.js';
+import { Services } from './kit/resources.js';
+import { IPAddressPools } from '../schemas/resources.js';
+import { startTracing } from './kit/tracing.js';
 import type { IPAddressPool } from '../schemas/generated/types.js';
-import { configStale, poolGauges, registerAllocatorMetrics, registerK8sClientMetrics } from '../reconcilers/metrics.js';
+import { configStale, poolGauges, registerAllocatorMetrics, registerK8sClientMetrics } from '../reconcilers/observability/metrics.js';
 import { registerControllerReconcilers } from '../reconcilers/register.js';
 import type { Service } from '../reconcilers/services.js';
 

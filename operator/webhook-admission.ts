@@ -3,7 +3,7 @@
 // rule testable without TLS or an API server.
 
 import type { IPAddressPool } from '../schemas/generated/types.js';
-import { validateAdvertisement, validatePool } from '../reconcilers/validation.js';
+import { validateAdvertisement, validatePool } from '../reconcilers/validation/rules.js';
 
 export type AdmissionKind = 'IPAddressPool' | 'L2Advertisement';
 

@@ -4,15 +4,16 @@
 // names (MetalLB just never answers). Resolution is `computeAdvertisementStatus`'s; nodes' interfaces
 // come from the announcers' heartbeat Leases.
 
-import type { Informer } from '../operator/informer.js';
-import type { KubeClient } from '../operator/kube-client.js';
-import type { Reconciler } from '../operator/controller.js';
-import { setCondition } from '../operator/conditions.js';
-import { heartbeatLeaseName, INTERFACES_ANNOTATION } from '../operator/node-heartbeat.js';
-import { L2Advertisements, type KubeObject } from '../operator/resources.js';
-import { applyStatus, fieldManagers, sameJson } from '../operator/status.js';
+import type { Informer } from '../operator/kit/informer.js';
+import type { KubeClient } from '../operator/kit/kube-client.js';
+import type { Reconciler } from '../operator/kit/controller.js';
+import { setCondition } from '../operator/kit/conditions.js';
+import { heartbeatLeaseName, INTERFACES_ANNOTATION } from './layer2/node-heartbeat.js';
+import { type KubeObject } from '../operator/kit/resources.js';
+import { L2Advertisements, fieldManagers } from '../schemas/resources.js';
+import { applyStatus, sameJson } from '../operator/kit/status.js';
 import type { IPAddressPool, L2Advertisement, L2AdvertisementStatus } from '../schemas/generated/types.js';
-import { computeAdvertisementStatus, resolveAdvertisement, type Labelled } from './advertisements-status.js';
+import { computeAdvertisementStatus, resolveAdvertisement, type Labelled } from './layer2/advertisements-status.js';
 
 /** An object as far as label selection goes: its name and labels. */
 export function labelled(object: KubeObject): Labelled {

@@ -10,22 +10,22 @@
 // A ticker (livenessChanged) re-queues it the moment a silent peer crosses its liveness deadline.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Reconciler, Result } from '../operator/controller.js';
-import type { EventRecorder } from '../operator/events.js';
-import type { Informer } from '../operator/informer.js';
-import type { Logger } from '../operator/log.js';
-import { INTERFACES_ANNOTATION, heartbeatLeaseName, type HeartbeatLease } from '../operator/node-heartbeat.js';
-import { objectKey, Services, type KubeObject } from '../operator/resources.js';
-import { sameJson } from '../operator/status.js';
+import type { Reconciler, Result } from '../operator/kit/controller.js';
+import type { EventRecorder } from '../operator/kit/events.js';
+import type { Informer } from '../operator/kit/informer.js';
+import type { Logger } from '../operator/kit/log.js';
+import { INTERFACES_ANNOTATION, heartbeatLeaseName, type HeartbeatLease } from './layer2/node-heartbeat.js';
+import { objectKey, Services, type KubeObject } from '../operator/kit/resources.js';
+import { sameJson } from '../operator/kit/status.js';
 import type { IPAddressPool, L2Advertisement } from '../schemas/generated/types.js';
-import { resolveAdvertisement } from './advertisements-status.js';
+import { resolveAdvertisement } from './layer2/advertisements-status.js';
 import { labelled } from './advertisements.js';
-import { planAnnouncements, type AnnouncedService, type AnnouncementPlan } from './announcements.js';
-import { endpointServes, type AdvertisementFacts, type EligibilityOptions, type NodeFacts } from './eligibility.js';
-import { peerLiveness, type LivenessTimings, type PeerLiveness } from './liveness.js';
-import { annotations } from './service-request.js';
-import type { SpeakerMetrics } from './metrics.js';
-import { AnnouncementTrace, FailoverTrace } from './speaker-tracing.js';
+import { planAnnouncements, type AnnouncedService, type AnnouncementPlan } from './layer2/announcements.js';
+import { endpointServes, type AdvertisementFacts, type EligibilityOptions, type NodeFacts } from './layer2/eligibility.js';
+import { peerLiveness, type LivenessTimings, type PeerLiveness } from './layer2/liveness.js';
+import { annotations } from './allocator/service-request.js';
+import type { SpeakerMetrics } from './observability/metrics.js';
+import { AnnouncementTrace, FailoverTrace } from './observability/speaker-tracing.js';
 import { GRATUITOUS_SCHEDULE_MS } from '../arp/index.js';
 import { handles, type Service } from './services.js';
 
@@ -42,7 +42,7 @@ export interface Wire {
   batch(work: () => void): void;
 }
 
-/** What the heartbeat thread knows of the peers (operator/peer-heartbeats.ts). */
+/** What the heartbeat thread knows of the peers (reconcilers/layer2/peer-heartbeats.ts). */
 export interface PeerSignals {
   lastHeardMs(node: string): number | undefined;
   goodbyeMs(node: string): number | undefined;

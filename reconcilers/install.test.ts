@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Informer } from '../operator/informer.js';
-import type { KubeClient } from '../operator/kube-client.js';
-import { createLogger } from '../operator/log.js';
-import type { KubeObject, ResourceType } from '../operator/resources.js';
+import type { Informer } from '../operator/kit/informer.js';
+import type { KubeClient } from '../operator/kit/kube-client.js';
+import { createLogger } from '../operator/kit/log.js';
+import type { KubeObject, ResourceType } from '../operator/kit/resources.js';
 import { speakerDaemonSet } from '../schemas/generated/speaker-daemonset.js';
 import type { MetalLB } from '../schemas/generated/types.js';
-import type { DaemonSet } from './install-desired.js';
+import type { DaemonSet } from './install/desired.js';
 import { InstallReconciler, installFieldManager } from './install.js';
 
 interface Call { readonly kind: string; readonly subresource: string | undefined; readonly fieldManager: string; readonly object: KubeObject & { status?: unknown } }

@@ -7,15 +7,16 @@
 // while every Service keeps its address (addresses are the controller's, in Service status). What to
 // apply is `desiredSpeakerDaemonSet`'s, the conditions are `installStatus`'s; this file reads and writes.
 
-import type { Informer } from '../operator/informer.js';
-import type { KubeClient } from '../operator/kube-client.js';
-import type { Reconciler, Result } from '../operator/controller.js';
-import { DaemonSets, MetalLBs } from '../operator/resources.js';
-import { applyStatus, fieldManagers, sameJson } from '../operator/status.js';
-import type { Logger } from '../operator/log.js';
+import type { Informer } from '../operator/kit/informer.js';
+import type { KubeClient } from '../operator/kit/kube-client.js';
+import type { Reconciler, Result } from '../operator/kit/controller.js';
+import { DaemonSets } from '../operator/kit/resources.js';
+import { MetalLBs, fieldManagers } from '../schemas/resources.js';
+import { applyStatus, sameJson } from '../operator/kit/status.js';
+import type { Logger } from '../operator/kit/log.js';
 import type { MetalLB } from '../schemas/generated/types.js';
-import { desiredSpeakerDaemonSet, needsApply, type DaemonSet, type DesiredOptions } from './install-desired.js';
-import { ignoredBecause, installStatus } from './install-status.js';
+import { desiredSpeakerDaemonSet, needsApply, type DaemonSet, type DesiredOptions } from './install/desired.js';
+import { ignoredBecause, installStatus } from './install/status.js';
 
 /** Field manager of the speaker DaemonSet: distinct from status writes, so `managedFields` says who set what. */
 export const installFieldManager = 'l2lb-install';

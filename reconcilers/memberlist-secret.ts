@@ -1,17 +1,17 @@
 // The controller's half of authenticated heartbeats: Secret `memberlist` (data key `secretkey`) in the
-// configuration namespace, the key every announcer seals its heartbeats with (operator/heartbeat-auth.ts).
+// configuration namespace, the key every announcer seals its heartbeats with (reconcilers/layer2/heartbeat-auth.ts).
 // Created with 32 random bytes when absent, as MetalLB's install does; never changed once it exists —
 // whoever made it (MetalLB's manifests, an operator rotating it by hand) owns its value, and rotating it
 // is safe because announcers accept the previous key for a grace period. A Secret without a usable key
 // is reported, not repaired: replacing a key an administrator chose is not ours to do.
 
 import { randomBytes } from 'node:crypto';
-import type { Reconciler } from '../operator/controller.js';
-import { MEMBERLIST_SECRET } from '../operator/heartbeat-auth.js';
-import type { Informer } from '../operator/informer.js';
-import { isStatus, type KubeClient } from '../operator/kube-client.js';
-import type { Logger } from '../operator/log.js';
-import { Secrets, type KubeObject } from '../operator/resources.js';
+import type { Reconciler } from '../operator/kit/controller.js';
+import { MEMBERLIST_SECRET } from './layer2/heartbeat-auth.js';
+import type { Informer } from '../operator/kit/informer.js';
+import { isStatus, type KubeClient } from '../operator/kit/kube-client.js';
+import type { Logger } from '../operator/kit/log.js';
+import { Secrets, type KubeObject } from '../operator/kit/resources.js';
 
 export interface Secret extends KubeObject {
   type?: string;

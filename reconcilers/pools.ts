@@ -2,13 +2,13 @@
 // and whether anything is wrong with it (overlap, exhaustion), so `kubectl get ipaddresspools` answers
 // what MetalLB leaves to its logs. The arithmetic is `computePoolStatus`'s; this file reads and writes.
 
-import type { Informer } from '../operator/informer.js';
-import type { KubeClient } from '../operator/kube-client.js';
-import type { Reconciler } from '../operator/controller.js';
-import { IPAddressPools } from '../operator/resources.js';
-import { applyStatus, fieldManagers, sameJson } from '../operator/status.js';
+import type { Informer } from '../operator/kit/informer.js';
+import type { KubeClient } from '../operator/kit/kube-client.js';
+import type { Reconciler } from '../operator/kit/controller.js';
+import { IPAddressPools, fieldManagers } from '../schemas/resources.js';
+import { applyStatus, sameJson } from '../operator/kit/status.js';
 import type { IPAddressPool } from '../schemas/generated/types.js';
-import { computePoolStatus, type AssignedByPool } from './pools-status.js';
+import { computePoolStatus, type AssignedByPool } from './allocator/pools-status.js';
 
 /** Where assigned counts come from: the services reconciler's allocator. */
 export interface UsageSource {

@@ -1,21 +1,20 @@
 // Every reconciler the controller runs, and what triggers it: the one place to read to know what the
 // controller reacts to.
 
-import { controllerFor } from '../operator/controller.js';
-import type { Manager } from '../operator/manager.js';
+import { controllerFor } from '../operator/kit/controller.js';
+import type { Manager } from '../operator/kit/manager.js';
 import type { ControllerOptions } from '../operator/options.js';
-import { EventRecorder } from '../operator/events.js';
-import { HEARTBEAT_LABEL } from '../operator/node-heartbeat.js';
-import {
-  DaemonSets, IPAddressPools, L2Advertisements, Leases, MetalLBs, Namespaces, Nodes, objectKey, Secrets, Services, ValidatingWebhookConfigurations, type KubeObject,
-} from '../operator/resources.js';
+import { EventRecorder } from '../operator/kit/events.js';
+import { HEARTBEAT_LABEL } from './layer2/node-heartbeat.js';
+import { DaemonSets, Leases, Namespaces, Nodes, objectKey, Secrets, Services, ValidatingWebhookConfigurations, type KubeObject } from '../operator/kit/resources.js';
+import { IPAddressPools, L2Advertisements, MetalLBs } from '../schemas/resources.js';
 import { speakerDaemonSet } from '../schemas/generated/speaker-daemonset.js';
 import type { IPAddressPool, L2Advertisement, MetalLB } from '../schemas/generated/types.js';
 import { AdvertisementsReconciler } from './advertisements.js';
 import { MemberlistSecretReconciler, memberlistSecretSelector, type Secret } from './memberlist-secret.js';
-import type { DaemonSet } from './install-desired.js';
+import type { DaemonSet } from './install/desired.js';
 import { InstallReconciler, speakerSelector } from './install.js';
-import { Allocator } from './allocator.js';
+import { Allocator } from './allocator/allocator.js';
 import { PoolsReconciler } from './pools.js';
 import { ServicesReconciler, type Service } from './services.js';
 import { WEBHOOK_CERT_SECRET, WebhookCertificateReconciler, webhookCertSecretSelector, type Secret as CertificateSecret } from './webhook-certificates.js';

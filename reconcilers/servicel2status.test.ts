@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Informer } from '../operator/informer.js';
-import type { KubeClient } from '../operator/kube-client.js';
-import { ApiGate } from '../operator/api-gate.js';
+import type { Informer } from '../operator/kit/informer.js';
+import type { KubeClient } from '../operator/kit/kube-client.js';
+import { ApiGate } from '../operator/kit/api-gate.js';
 import type { ServiceL2Status } from '../schemas/generated/types.js';
 import { NODE_LABEL, ServiceL2StatusReconciler, statusAction, statusName, type StatusAction, type WantedStatus } from './servicel2status.js';
 

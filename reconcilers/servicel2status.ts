@@ -10,12 +10,12 @@
 //    servicel2statuses` names only nodes that answer.
 
 import { createHash } from 'node:crypto';
-import type { ApiGate } from '../operator/api-gate.js';
-import type { Reconciler, Result } from '../operator/controller.js';
-import type { Informer } from '../operator/informer.js';
-import { isStatus, type KubeClient } from '../operator/kube-client.js';
-import { ServiceL2Statuses } from '../operator/resources.js';
-import { applyStatus, fieldManagers, sameJson } from '../operator/status.js';
+import type { ApiGate } from '../operator/kit/api-gate.js';
+import type { Reconciler, Result } from '../operator/kit/controller.js';
+import type { Informer } from '../operator/kit/informer.js';
+import { isStatus, type KubeClient } from '../operator/kit/kube-client.js';
+import { ServiceL2Statuses, fieldManagers } from '../schemas/resources.js';
+import { applyStatus, sameJson } from '../operator/kit/status.js';
 import type { ServiceL2Status } from '../schemas/generated/types.js';
 
 export const NODE_LABEL = 'metallb.io/node';

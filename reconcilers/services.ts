@@ -3,20 +3,21 @@
 // when it cannot have them: in status.loadBalancer.ingress, in a condition, in the
 // metallb.io/ip-allocated-from-pool annotation, and in events. It writes only differences.
 
-import type { Reconciler } from '../operator/controller.js';
-import type { EventRecorder } from '../operator/events.js';
-import type { Informer } from '../operator/informer.js';
-import type { KubeClient } from '../operator/kube-client.js';
-import type { Logger } from '../operator/log.js';
-import { objectKey, Services, type KubeObject } from '../operator/resources.js';
-import { fieldManagers, sameJson } from '../operator/status.js';
-import { setCondition, type Condition } from '../operator/conditions.js';
-import { activeTraceparent, inSpan, TRACE_ANNOTATION } from '../operator/tracing.js';
+import type { Reconciler } from '../operator/kit/controller.js';
+import type { EventRecorder } from '../operator/kit/events.js';
+import type { Informer } from '../operator/kit/informer.js';
+import type { KubeClient } from '../operator/kit/kube-client.js';
+import type { Logger } from '../operator/kit/log.js';
+import { objectKey, Services, type KubeObject } from '../operator/kit/resources.js';
+import { sameJson } from '../operator/kit/status.js';
+import { fieldManagers } from '../schemas/resources.js';
+import { setCondition, type Condition } from '../operator/kit/conditions.js';
+import { activeTraceparent, inSpan, TRACE_ANNOTATION } from '../operator/kit/tracing.js';
 import type { IPAddressPool } from '../schemas/generated/types.js';
-import { allocatorPools } from './allocator-config.js';
-import type { AllocatorPool, AssignResult, Failure } from './allocator-types.js';
-import type { Allocator } from './allocator.js';
-import { annotations, heldAddresses, serviceRequest, type ServiceLike } from './service-request.js';
+import { allocatorPools } from './allocator/config.js';
+import type { AllocatorPool, AssignResult, Failure } from './allocator/types.js';
+import type { Allocator } from './allocator/allocator.js';
+import { annotations, heldAddresses, serviceRequest, type ServiceLike } from './allocator/service-request.js';
 
 export const ALLOCATED_CONDITION = 'l2lb.dev/IPAllocated';
 

@@ -2,10 +2,11 @@ import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FakeApi } from '../operator/fake-api.js';
-import { Informer } from '../operator/informer.js';
-import { silentLogger } from '../operator/log.js';
-import { IPAddressPools, Secrets } from '../operator/resources.js';
+import { FakeApi } from '../operator/kit/testkit/fake-api.js';
+import { Informer } from '../operator/kit/informer.js';
+import { silentLogger } from '../operator/kit/log.js';
+import { Secrets } from '../operator/kit/resources.js';
+import { IPAddressPools } from '../schemas/resources.js';
 import type { IPAddressPool } from '../schemas/generated/types.js';
 import { generateWebhookCertificates, type WebhookCertificates } from '../operator/webhook-certs.js';
 import {

@@ -15,10 +15,10 @@
 // served at once: there is nothing valid to overlap with.
 
 import { X509Certificate } from 'node:crypto';
-import type { Reconciler, Result } from '../operator/controller.js';
-import { isStatus, type KubeClient } from '../operator/kube-client.js';
-import type { Logger } from '../operator/log.js';
-import { Secrets, ValidatingWebhookConfigurations, type KubeObject } from '../operator/resources.js';
+import type { Reconciler, Result } from '../operator/kit/controller.js';
+import { isStatus, type KubeClient } from '../operator/kit/kube-client.js';
+import type { Logger } from '../operator/kit/log.js';
+import { Secrets, ValidatingWebhookConfigurations, type KubeObject } from '../operator/kit/resources.js';
 import { generateWebhookCertificates, type WebhookCertificates } from '../operator/webhook-certs.js';
 
 export const WEBHOOK_CERT_LABELS = { 'app.kubernetes.io/part-of': 'l2lb', 'l2lb.dev/role': 'webhook-certificate' } as const;

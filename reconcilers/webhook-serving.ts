@@ -4,9 +4,9 @@
 // running and says so, rather than dying on an unhandled rejection.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffDelay, type BackoffPolicy } from '../operator/backoff.js';
-import type { Informer } from '../operator/informer.js';
-import { errorText, type Logger } from '../operator/log.js';
+import { backoffDelay, type BackoffPolicy } from '../operator/kit/backoff.js';
+import type { Informer } from '../operator/kit/informer.js';
+import { errorText, type Logger } from '../operator/kit/log.js';
 import { WebhookServer } from '../operator/webhook-server.js';
 import type { IPAddressPool } from '../schemas/generated/types.js';
 import { certificatesFromSecret, WEBHOOK_CERT_SECRET, type Secret } from './webhook-certificates.js';

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
-import { sameJson } from '../operator/status.js';
+import { sameJson } from '../operator/kit/status.js';
 import { repositoryTree } from './gen-files.js';
 import { build, legacyOrder, type Manifest, type Tree } from './kustomize.js';
 

@@ -2,8 +2,8 @@
 // creates its slice too, with endpoints "running" on lab nodes (pod addresses that exist nowhere: only
 // their nodeName and conditions matter to the announcer).
 
-import type { KubeClient } from '../../operator/kube-client.js';
-import { EndpointSlices, type KubeObject } from '../../operator/resources.js';
+import type { KubeClient } from '../../operator/kit/kube-client.js';
+import { EndpointSlices, type KubeObject } from '../../operator/kit/resources.js';
 
 export interface LabEndpoint {
   readonly node: string;

@@ -4,9 +4,9 @@
 
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeClient } from '../../operator/kube-client.js';
-import { loadKubeConfig } from '../../operator/kubeconfig.js';
-import { Nodes, type KubeObject } from '../../operator/resources.js';
+import { KubeClient } from '../../operator/kit/kube-client.js';
+import { loadKubeConfig } from '../../operator/kit/kubeconfig.js';
+import { Nodes, type KubeObject } from '../../operator/kit/resources.js';
 import { ControlPlane } from '../controlplane.js';
 import { fixtureBin, repoRoot } from '../fixtures.js';
 import { writeServiceAccountKubeconfig } from './credentials.js';

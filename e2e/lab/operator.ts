@@ -78,7 +78,7 @@ export function ensureAnnouncers(paths: { run: string; logs: string; credentials
     if (runningPid(pidFile) !== undefined) continue;
     startDaemon({
       name: `announcer-${node}`, command: process.execPath, netns: node,
-      args: [join(repoRoot, 'dist', 'operator', 'announcer-main.js'), `--node=${node}`,
+      args: [join(repoRoot, 'dist', 'operator', 'speaker-main.js'), `--node=${node}`,
         `--kubeconfig=${join(paths.credentials, 'speaker.node.kubeconfig')}`, '--http-port=7472', '--http-host=127.0.0.1'],
       logFile: join(paths.logs, `announcer-${node}.log`), pidFile, env: otelEnv('l2lb-speaker'),
     });

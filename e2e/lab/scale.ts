@@ -4,8 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, type KubeClient } from '../../operator/kube-client.js';
-import { EndpointSlices, ServiceL2Statuses, Services, type KubeObject } from '../../operator/resources.js';
+import { ApiError, type KubeClient } from '../../operator/kit/kube-client.js';
+import { EndpointSlices, Services, type KubeObject } from '../../operator/kit/resources.js';
+import { ServiceL2Statuses } from '../../schemas/resources.js';
 import { census, type Census } from './census.js';
 import { endpointSlice } from './endpoints.js';
 import { kubectl } from './kubectl.js';

@@ -46,12 +46,14 @@ ldd "$node_bin" "$addon" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\//
 printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$rootfs/etc/passwd"
 printf 'root:x:0:\nnonroot:x:65532:\n' >"$rootfs/etc/group"
 
-# The program: compiled modules reachable from the entry points (never a test, a test kit or the lab),
-# package.json (it says the modules are ES modules), and the addon where arp/packet-socket.js looks.
-node dist/tools/image/runtime-files.js >"$work/files"
+# The program: compiled by tsconfig.image.json (the product only: no test, test kit, lab, benchmark or
+# build tool is even compiled), the modules reachable from the entry points, package.json (it says the
+# modules are ES modules), and the addon where arp/packet-socket.js looks.
+npx tsc -p tsconfig.image.json --outDir "$work/dist"
+node dist/tools/image/runtime-files.js "$work" >"$work/files"
 while read -r file; do
   mkdir -p "$rootfs/app/$(dirname "$file")"
-  cp "$file" "$rootfs/app/$file"
+  cp "$work/$file" "$rootfs/app/$file"
 done <"$work/files"
 cp package.json "$rootfs/app/package.json"
 mkdir -p "$rootfs/app/$(dirname "$addon")"

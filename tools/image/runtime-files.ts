@@ -8,7 +8,7 @@ import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The programs the manifests run (`node <entry>`), plus the `l2lb validate` CLI that package.json names. */
-export const entryPoints = ['dist/operator/controller-main.js', 'dist/operator/announcer-main.js', 'dist/operator/cli.js'] as const;
+export const entryPoints = ['dist/operator/controller-main.js', 'dist/operator/speaker-main.js', 'dist/operator/cli.js'] as const;
 
 /**
  * What must never be in the image, each with why; `runtimeFiles` refuses a closure that reaches one, so
@@ -60,8 +60,10 @@ export function runtimeFiles(entries: readonly string[], read: (path: string) =>
   return { ok: true, files: [...seen].sort() };
 }
 
-function main(): number {
-  const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** `runtime-files.js [ROOT]`: the closure under ROOT/dist (build.sh passes the image's own compilation,
+ *  tsconfig.image.json's); ROOT is the repository by default. */
+function main(root: string | undefined): number {
+  const repoRoot = root ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   const read = (path: string): string | undefined => {
     try {
       return readFileSync(join(repoRoot, path), 'utf8');
@@ -78,4 +80,4 @@ function main(): number {
   return 0;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = main(process.argv[2]);

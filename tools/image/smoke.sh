@@ -42,10 +42,10 @@ echo "smoke: node $identity"
 echo "smoke: every runtime module and dependency loads"
 in_image 65532:65532 "
   const { readdirSync } = await import('node:fs');
-  const skip = new Set(['controller-main.js', 'announcer-main.js']); // they start the programs
+  const skip = new Set(['controller-main.js', 'speaker-main.js']); // they start the programs
   let count = 0;
   for (const folder of ['operator', 'reconcilers', 'arp', 'schemas']) {
-    for (const name of readdirSync('/app/dist/' + folder)) {
+    for (const name of readdirSync('/app/dist/' + folder, { recursive: true })) {
       if (!name.endsWith('.js') || skip.has(name)) continue;
       await import('/app/dist/' + folder + '/' + name);
       count++;
@@ -55,7 +55,7 @@ in_image 65532:65532 "
 "
 
 echo "smoke: the programs start and stop at the first thing only a cluster can give"
-for program in controller-main.js announcer-main.js; do
+for program in controller-main.js speaker-main.js; do
   status=0
   in_image 65532:65532 "process.argv[1] = '/app/dist/operator/$program'; await import('/app/dist/operator/$program')" >"$work/$program.log" 2>&1 || status=$?
   # Outside a cluster, with no kubeconfig, the programs exit 1 saying so: that is a program that ran.
