@@ -67,6 +67,10 @@ export const speakerDaemonSet: DaemonSet = {
                     "fieldPath": "metadata.namespace"
                   }
                 }
+              },
+              {
+                "name": "NODE_OPTIONS",
+                "value": "--max-old-space-size=448"
               }
             ],
             "ports": [
@@ -114,10 +118,10 @@ export const speakerDaemonSet: DaemonSet = {
             "resources": {
               "requests": {
                 "cpu": "50m",
-                "memory": "64Mi"
+                "memory": "256Mi"
               },
               "limits": {
-                "memory": "160Mi"
+                "memory": "576Mi"
               }
             }
           }

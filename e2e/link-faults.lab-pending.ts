@@ -23,8 +23,8 @@ import { waitFor } from './lab/processes.js';
 const NODES = ['lab-node-1', 'lab-node-2', 'lab-node-3'];
 const NAMESPACE = 'link-faults';
 const V4 = '192.168.1.227';
-/** The IPv6 address is the first of these with the IPv4 address's owner, so one flap tests both. */
-const V6_CANDIDATES = Array.from({ length: 15 }, (_, i) => `fd00:1::22${i.toString(16)}`);
+/** The IPv6 address is the first of these with the IPv4 address's owner and heir, so one flap tests both. */
+const V6_CANDIDATES = Array.from({ length: 255 }, (_, i) => `fd00:1::4${(i + 1).toString(16).padStart(2, '0')}`);
 const LIVENESS_DEADLINE_MS = 500;
 const TRIALS = Number(process.env.L2LB_FLAP_TRIALS ?? '10');
 let client: KubeClient;
@@ -76,7 +76,7 @@ spec: {addresses: [${V4}/32], autoAssign: false}
 apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: {name: flap-v6, namespace: metallb-system}
-spec: {addresses: ["fd00:1::220/124"], autoAssign: false}
+spec: {addresses: ["fd00:1::400/120"], autoAssign: false}
 ---
 apiVersion: metallb.io/v1beta1
 kind: L2Advertisement
