@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
+import { ApiBreaker, isUnreachable } from './api-breaker.js';
 import type { ClusterAccess } from './kubeconfig.js';
 import { kitMetrics } from './metrics.js';
 import { traceHeaders } from './tracing.js';
@@ -108,6 +109,8 @@ export class KubeClient {
   private authHeaders: Record<string, string> = {};
   private authReadAt = 0;
   private writeGuard: WriteGuard | undefined;
+  /** Shared by every request and every view of this client: one retry schedule while the server is away. */
+  private readonly breaker = new ApiBreaker();
 
   private constructor(
     private readonly access: ClusterAccess,
@@ -159,6 +162,7 @@ export class KubeClient {
       headers['Content-Length'] = String(body.length);
     }
     const transport = url.protocol === 'https:' ? https : http;
+    const admission = await this.breaker.admit(options.signal);
     const send = (attempt: number): Promise<http.IncomingMessage> => new Promise((resolve, reject) => {
       // Last check before the request is handed to the socket (a resend too): nothing is awaited between
       // here and end(), so a process frozen and thawed checks its guard after the thaw, not before.
@@ -168,6 +172,7 @@ export class KubeClient {
         return;
       }
       const request = transport.request(url, { method, headers, agent: this.agent, signal: options.signal }, (response) => {
+        this.breaker.succeeded();
         kitMetrics.apiRequest(method, response.statusCode ?? 0);
         resolve(response);
       });
@@ -176,6 +181,7 @@ export class KubeClient {
         // the request never reached the server, so sending it once more on a fresh connection is safe.
         if (request.reusedSocket && error.code === 'ECONNRESET' && attempt === 0) resolve(send(1));
         else {
+          if (isUnreachable(error)) this.breaker.failed(admission);
           kitMetrics.apiRequest(method, '<error>');
           reject(error);
         }

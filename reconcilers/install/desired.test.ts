@@ -35,7 +35,7 @@ describe('desiredSpeakerDaemonSet', () => {
     ['logLevel all is l2lb’s debug, none its error', { logLevel: 'none' },
       (ds) => assert.equal(speaker(ds)?.env?.find((e) => e.name === 'L2LB_LOG_LEVEL')?.value, 'error')],
     ['logLevel keeps the template’s other variables', { logLevel: 'info' },
-      (ds) => assert.deepEqual(speaker(ds)?.env?.map((e) => e.name), ['NODE_NAME', 'POD_NAMESPACE', 'L2LB_LOG_LEVEL'])],
+      (ds) => assert.deepEqual(speaker(ds)?.env?.map((e) => e.name), ['NODE_NAME', 'POD_NAMESPACE', 'NODE_OPTIONS', 'L2LB_LOG_LEVEL'])],
     ['speakerConfig.resources replace the container’s', { speakerConfig: { resources: { limits: { memory: '512Mi' }, requests: { cpu: 1, memory: '256Mi' } } } },
       (ds) => assert.deepEqual(speaker(ds)?.resources, { limits: { memory: '512Mi' }, requests: { cpu: 1, memory: '256Mi' } })],
     ['speakerConfig.annotations join the pod template’s', { speakerConfig: { annotations: { team: 'net' } } },
