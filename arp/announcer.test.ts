@@ -249,6 +249,26 @@ describe('L2Announcer under interface faults: repair, health and answerability',
     assert.equal(announcer.health().ok, true);
   });
 
+  it('the usable interfaces follow a link event in the same tick, for the plan and the Lease to read', () => {
+    const seen: string[] = [];
+    const watched = new L2Announcer({
+      discover: () => Promise.resolve(discovery),
+      watchLinks: (onEvents) => { linkEvents = onEvents; return { close: () => { linkEvents = null; } }; },
+      openResponder: (iface) => new FakeResponder(iface, () => now),
+      onInterfacesChange: (names) => seen.push(names.join(',')),
+    });
+    return watched.start().then(() => {
+      assert.deepEqual(watched.usableInterfaces(), ['eth0', 'eth1']);
+      const mac = Buffer.from([2, 0, 0, 0, 0, 2]);
+      linkEvents?.([{ kind: 'new', index: 2, name: 'eth0', flags: 0x1002, type: 1, mac, master: 0 }]);
+      assert.deepEqual(watched.usableInterfaces(), ['eth1'], 'down: at once, no rescan needed');
+      linkEvents?.([{ kind: 'new', index: 2, name: 'eth0', flags: 0x1003 | IFF_LOWER_UP, type: 1, mac, master: 0 }]);
+      assert.deepEqual(watched.usableInterfaces(), ['eth0', 'eth1'], 'up: at once');
+      assert.deepEqual(seen, ['eth0,eth1', 'eth1', 'eth0,eth1']);
+      watched.close();
+    });
+  });
+
   it('link events for an interface that stayed up reopen nothing', async () => {
     announcer.announce('192.168.77.100', ['eth0']);
     linkEvents?.([{ kind: 'new', index: 2, name: 'eth0', flags: IFF_UP | IFF_LOWER_UP }]);

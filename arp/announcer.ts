@@ -84,6 +84,9 @@ export interface L2AnnouncerOptions {
   readonly qdiscBypass?: boolean;
   /** Called (synchronously, right after the change) whenever health() changes. */
   readonly onHealthChange?: (health: L2Health) => void;
+  /** Called whenever the set of usable interfaces changes, on a link event as on a rescan: the node's one
+   *  view of its interfaces, which its plan and its published Lease use too. */
+  readonly onInterfacesChange?: (usable: readonly string[]) => void;
   /** Replaceable for tests; defaults to reading /sys/class/net. */
   readonly discover?: (selection: InterfaceSelection) => Promise<Discovery>;
   /** Replaceable for tests; defaults to an InterfaceResponder with its packet sockets. */
@@ -141,6 +144,17 @@ export class L2Announcer {
     const period = this.options.rescanMs ?? INTERFACE_RESCAN_MS;
     this.rescanTimer = setInterval(() => void this.rescan(), period);
     this.rescanTimer.unref();
+  }
+
+  /** The usable interfaces, as the last link event or rescan found them. */
+  usableInterfaces(): readonly string[] {
+    return this.discovery.usable.map((iface) => iface.name);
+  }
+
+  private setDiscovery(discovery: Discovery): void {
+    const before = this.usableInterfaces().join(',');
+    this.discovery = discovery;
+    if (this.usableInterfaces().join(',') !== before) this.options.onInterfacesChange?.(this.usableInterfaces());
   }
 
   /** Interfaces the announcements want that cannot answer now, with why and since when. */
@@ -241,7 +255,7 @@ export class L2Announcer {
         // A link event arrived while /sys was read: the event already updated the discovery, and this
         // scan may have read the state before it. The scan queued behind this one reads it again.
         if (generation !== this.linkGeneration && this.rescanQueued !== null) return;
-        this.discovery = discovery;
+        this.setDiscovery(discovery);
         if (!this.closed) this.apply(true);
       })
       .catch((error: unknown) => this.logger.error('interface discovery failed', { error: String(error) }))
@@ -276,7 +290,7 @@ export class L2Announcer {
       // /sys (tens of ms through the thread pool on a busy node); the rescan below confirms.
       const discovery = discoveryAfter(this.discovery, event, this.options.selection ?? {});
       if (discovery !== null) {
-        this.discovery = discovery;
+        this.setDiscovery(discovery);
         this.apply(true);
       }
     }

@@ -4,7 +4,6 @@
 import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
 import { L2Announcer } from '../arp/announcer.js';
-import { discoverInterfaces } from '../arp/interfaces.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ApiGate } from './kit/api-gate.js';
 import { collectProcessMetrics, kitMetrics, METRICS_PATH, metricsRoute, registry } from './kit/metrics.js';
@@ -26,10 +25,10 @@ import { memberlistSecretSelector } from '../reconcilers/memberlist-secret.js';
 import type { IPAddressPool, L2Advertisement, ServiceL2Status } from '../schemas/generated/types.js';
 import { ANNOUNCER_KEY, AnnouncerReconciler, NODE_LABEL, type EndpointSlice, type Node } from '../reconcilers/announcer.js';
 import { defaultLivenessTimings } from '../reconcilers/layer2/liveness.js';
+import { SteadyInterfaces } from '../reconcilers/layer2/steady-interfaces.js';
 import { ServiceL2StatusReconciler } from '../reconcilers/servicel2status.js';
 import type { Service } from '../reconcilers/services.js';
 
-const INTERFACE_SCAN_MS = 2000;
 /** How often peers' liveness is re-judged: the failover budget is 1 s, the UDP deadline 500 ms. */
 const LIVENESS_TICK_MS = 25;
 
@@ -65,26 +64,6 @@ function parseAnnouncerOptions(argv: readonly string[], env: NodeJS.ProcessEnv =
   };
 }
 
-/** Keeps the node's usable interfaces current; calls `onChange` when the set changes. */
-async function watchInterfaces(logger: Logger, onChange: (names: readonly string[]) => void): Promise<{ current: () => readonly string[]; stop: () => void }> {
-  let current: readonly string[] = [];
-  const scan = async (): Promise<void> => {
-    try {
-      const names = (await discoverInterfaces()).usable.map((i) => i.name);
-      if (names.join(',') !== current.join(',')) {
-        current = names;
-        logger.info('usable interfaces', { interfaces: names });
-        onChange(names);
-      }
-    } catch (error) {
-      logger.warn('interface discovery failed', { error: errorText(error) });
-    }
-  };
-  await scan(); // the first plan must know this node's interfaces, or it would judge itself ineligible
-  const timer = setInterval(() => void scan(), INTERFACE_SCAN_MS);
-  return { current: () => current, stop: () => clearInterval(timer) };
-}
-
 async function main(): Promise<void> {
   const options = parseAnnouncerOptions(process.argv.slice(2));
   const logger = createLogger({ fields: { component: 'speaker', node: options.node } });
@@ -102,11 +81,15 @@ async function main(): Promise<void> {
   const memberlist = manager.informer<Secret>(Secrets, { ...ns, ...memberlistSecretSelector });
 
   let healthChanged: () => void = () => undefined;
+  let interfacesChanged: (names: readonly string[]) => void = () => undefined;
+  // One scanner: the wire's, which acts on link events at once. The plan and the Lease read its view, so
+  // a flap that the wire repaired in place is never seen by the plan 2 s late (issue 10).
   const wire = new L2Announcer({
     logger,
     onHealthChange: () => healthChanged(),
+    onInterfacesChange: (names) => interfacesChanged(names),
   });
-  await wire.start();
+  await wire.start(); // the first plan must know this node's interfaces, or it would judge itself ineligible
   const heartbeat = new NodeHeartbeat(client, options.namespace, options.node, logger);
   let enqueue: () => void = () => undefined;
   // Dropped heartbeats: counted by reason, each reason logged at most once a minute.
@@ -131,10 +114,12 @@ async function main(): Promise<void> {
     .resyncEvery(5 * 60_000)
     .build(logger, () => statusWriter.keys());
   enqueueStatus = (name) => statusController.queue.add(name);
-  const interfaces = await watchInterfaces(logger, (names) => {
+  const interfaces = new SteadyInterfaces(() => wire.usableInterfaces(), options.answerGraceMs, (names) => {
+    logger.info('usable interfaces', { interfaces: names });
     heartbeat.setInterfaces(names);
     enqueue();
   });
+  interfacesChanged = () => interfaces.changed();
   // The memberlist key authenticates heartbeats; without it we send and accept none (Leases carry
   // liveness) and say so in /readyz.
   const keyFrom = (secret: Secret | undefined): Uint8Array | undefined => {
@@ -210,11 +195,11 @@ async function main(): Promise<void> {
   // Graceful stop: tell the peers first (they take over at once), then fall silent, then tidy the API.
   manager.onShutdown(async () => {
     clearInterval(livenessTicker);
+    interfaces.stop();
     loopDelay.stop();
     await peers.stop();
     reconciler.withdrawAll();
     wire.close();
-    interfaces.stop();
     await heartbeat.stop();
     await tracing.shutdown();
     for (const status of statuses.list()) {
