@@ -96,6 +96,12 @@ test('an API outage of 30 s: at most one attempt a second per speaker, and owner
   const owner = electOwner(IP, NODES)!;
   await waitForSingleOwner(IP, owner, 30_000);
   const heir = electOwner(IP, NODES.filter((node) => node !== owner))!;
+  // The heir must know the Service before the API goes away: after an earlier API restart (another test)
+  // its informers may still be in their restart backoff (up to 30 s). A failover with the API up proves it.
+  await stopDaemon(join(labPaths().run, `announcer-${owner}.pid`), 'SIGKILL');
+  await waitForSingleOwner(IP, heir, 60_000);
+  await labUp(3, () => undefined);
+  await waitForSingleOwner(IP, owner, 30_000);
 
   const watch = new L2Watch([IP], { intervalMs: 20, durationS: 120 });
   await sleep(1_000);
