@@ -73,7 +73,7 @@ lab-down:
 
 chaos: build fixtures
 	@# A bounded soak with random faults (MINUTES=10 by default; SEED= replays a run); needs root.
-	MINUTES=$${MINUTES:-10} $${SEED:+SEED=$$SEED} $(NODE) dist/e2e/chaos.js; status=$$?; $(NODE) dist/e2e/lab/cli.js down >/dev/null; exit $$status
+	MINUTES=$${MINUTES:-10} SEED=$${SEED:-} $(NODE) dist/e2e/chaos.js; status=$$?; $(NODE) dist/e2e/lab/cli.js down >/dev/null; exit $$status
 
 demo: build fixtures
 	@# The guide's walk-through on the lab; KEEP=1 leaves the lab up afterwards.

@@ -317,6 +317,30 @@ describe('L2Announcer under interface faults: repair, health and answerability',
     assert.deepEqual(announcer.health(), { ok: true, problems: [] });
   });
 
+  it('a broken interface the advertisements still want stays a problem after its addresses moved away, until the link is back', async () => {
+    announcer.wantInterfaces(['eth0'], false);
+    announcer.announce('192.168.77.100', ['eth0']);
+    discovery = { usable: [eth('eth1', 3)], unusable: [{ name: 'eth0', reason: 'eth0: administratively down' }] };
+    fault('eth0', 'ENETDOWN');
+    announcer.withdraw('192.168.77.100'); // handed over to a peer
+    await announcer.rescan();
+    assert.deepEqual(announcer.health().problems.map((problem) => [problem.interface, problem.reason]), [['eth0', 'administratively down']]);
+    discovery = { usable: [eth('eth0', 2), eth('eth1', 3)], unusable: [] };
+    await announcer.rescan();
+    assert.deepEqual(announcer.health(), { ok: true, problems: [] }, 'usable again, nothing to say on it: no responder needed');
+  });
+
+  it('an interface the advertisements stop wanting is no longer a problem', async () => {
+    announcer.wantInterfaces([], true);
+    announcer.announce('192.168.77.100');
+    discovery = { usable: [eth('eth1', 3)], unusable: [{ name: 'eth0', reason: 'eth0: no carrier' }] };
+    announcer.withdraw('192.168.77.100');
+    await announcer.rescan();
+    assert.deepEqual(announcer.health().problems.map((problem) => problem.interface), ['eth0']);
+    announcer.wantInterfaces(['eth1'], false);
+    assert.deepEqual(announcer.health(), { ok: true, problems: [] });
+  });
+
   it('sockets that cannot be opened are a problem with the error, retried on each scan', async () => {
     failOpen = 'socket(AF_PACKET): Operation not permitted';
     announcer.announce('192.168.77.100', ['eth0']);

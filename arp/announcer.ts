@@ -127,6 +127,10 @@ export class L2Announcer {
   /** Interfaces that had a responder: losing one is a problem while an announcement still wants it. */
   private readonly served = new Set<string>();
   private readonly openErrors = new Map<string, string>();
+  /** The interfaces the advertisements ask of this node whether or not it owns anything now: a responder
+   *  lost on one of them stays a problem after its addresses moved to a peer, until it is repaired, so
+   *  the node neither reclaims them nor reports ready while it cannot answer. */
+  private wanted: { readonly interfaces: ReadonlySet<string>; readonly every: boolean } = { interfaces: new Set(), every: false };
   private problems = new Map<string, InterfaceProblem>();
   private closed = false;
   private batching = 0;
@@ -206,6 +210,14 @@ export class L2Announcer {
     this.requests.delete(address.value.text);
     if (this.batching === 0) this.apply();
     return { ok: true, ip: address.value.text };
+  }
+
+  /** What the advertisements that select this node ask of it: named interfaces, or `every` usable one. */
+  wantInterfaces(interfaces: readonly string[], every: boolean): void {
+    const next = new Set(interfaces);
+    if (every === this.wanted.every && next.size === this.wanted.interfaces.size && [...next].every((name) => this.wanted.interfaces.has(name))) return;
+    this.wanted = { interfaces: next, every };
+    this.updateHealth();
   }
 
   /** Applies every announce and withdraw made inside `work` as one change: one plan and one pass over
@@ -407,8 +419,8 @@ export class L2Announcer {
 
   /** Recomputes the problems; calls onHealthChange when an interface broke, was repaired, or changed reason. */
   private updateHealth(): void {
-    const explicit = new Set<string>();
-    let everywhere = false;
+    const explicit = new Set<string>(this.wanted.interfaces);
+    let everywhere = this.wanted.every;
     for (const request of this.requests.values()) {
       if (request.interfaces.length === 0) everywhere = true;
       for (const name of request.interfaces) explicit.add(name);
@@ -421,7 +433,8 @@ export class L2Announcer {
       const responder = this.responders.get(name);
       let reason: string | null;
       if (responder !== undefined) reason = responder.fault;
-      else if (usable.has(name)) reason = this.openErrors.get(name) ?? 'no responder';
+      // Usable and nothing to say on it: fine, a responder opens when an address needs one.
+      else if (usable.has(name)) reason = this.plan.byInterface.has(name) ? this.openErrors.get(name) ?? 'no responder' : null;
       else reason = unusable.get(name) ?? 'device gone';
       if (reason === null) continue;
       // Under "every interface", an interface made unusable on purpose (enslaved, excluded) is not a fault.

@@ -59,7 +59,7 @@ export interface ChaosReport {
   readonly faults: readonly FaultRecord[];
   readonly byKind: readonly KindFigures[];
   readonly addressesChanged: number;
-  readonly rss: ReadonlyArray<{ program: string; startMb: number; endMb: number }>;
+  readonly rss: ReadonlyArray<{ program: string; startMb: number; warmMb: number; peakMb: number; endMb: number }>;
   readonly passed: boolean;
   readonly failures: readonly string[];
 }
@@ -124,7 +124,7 @@ async function reviveLab(): Promise<void> {
   await labUp(NODES.length, () => undefined);
 }
 
-async function inject(kind: FaultKind, node: string): Promise<void> {
+export async function inject(kind: FaultKind, node: string): Promise<void> {
   const run = labPaths().run;
   const n = labNode(Number(node.slice('lab-node-'.length)));
   const speakerPid = (): number | undefined => readPid(join(run, `announcer-${node}.pid`));
@@ -213,11 +213,32 @@ async function serviceAddresses(client: KubeClient): Promise<Map<string, string>
   return new Map(items.map((s) => [s.metadata.name ?? '', (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').sort().join(',')]));
 }
 
-function setUp(): void {
-  // No namespace controller in the lab: the namespace is kept, its contents deleted.
-  kubectl('delete', 'services,endpointslices', '--all', '-n', NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=300s');
-  kubectl('delete', 'l2advertisements,ipaddresspools', '--all', '-n', 'metallb-system', '--wait=true');
-  const result = kubectlResult(['apply', '-f', '-'], `apiVersion: metallb.io/v1beta1
+function apply(yaml: string): void {
+  const result = kubectlResult(['apply', '-f', '-'], yaml);
+  if (!result.ok) throw new Error(result.stderr);
+}
+
+/** The 20 Services chaos hits and the prober asking for their addresses: on eth0 of lab-client for all
+ *  of them, on its eth1 (the second segment, where only the IPv4 pool is announced) for the IPv4 ones. */
+export class ChaosField {
+  private constructor(
+    readonly client: KubeClient,
+    /** Service → its addresses, as assigned before any fault. */
+    readonly addresses: ReadonlyMap<string, string>,
+    readonly ips: readonly string[],
+    readonly ipv4: readonly string[],
+    readonly watch: L2Watch,
+    readonly watchEth1: L2Watch,
+  ) {}
+
+  static async open(): Promise<ChaosField> {
+    await labUp(NODES.length, () => undefined);
+    const client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-chaos');
+    try {
+      // No namespace controller in the lab: the namespace is kept, its contents deleted.
+      kubectl('delete', 'services,endpointslices', '--all', '-n', NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=300s');
+      kubectl('delete', 'l2advertisements,ipaddresspools', '--all', '-n', 'metallb-system', '--wait=true');
+      apply(`apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: {name: chaos-v4, namespace: metallb-system}
 spec: {addresses: [192.168.1.200-192.168.1.213]}
@@ -237,44 +258,143 @@ kind: L2Advertisement
 metadata: {name: chaos-v6, namespace: metallb-system}
 spec: {ipAddressPools: [chaos-v6], interfaces: [eth0]}
 `);
-  if (!result.ok) throw new Error(result.stderr);
-  const ns = kubectlResult(['apply', '-f', '-'], `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
-  if (!ns.ok) throw new Error(ns.stderr);
+      apply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
+      for (let i = 0; i < 20; i++) {
+        const name = `chaos-${String(i).padStart(2, '0')}`;
+        const v6 = i >= 14;
+        const local = i % 3 === 0;
+        await client.create(Services, {
+          apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NAMESPACE },
+          ...{ spec: { type: 'LoadBalancer', externalTrafficPolicy: local ? 'Local' : 'Cluster', selector: { app: name },
+            ports: [{ port: 80, protocol: 'TCP' }], ...(v6 ? { ipFamilies: ['IPv6'], ipFamilyPolicy: 'SingleStack' } : {}) } },
+        });
+        await setEndpoints(client, NAMESPACE, name, local ? [{ node: NODES[i % 3]! }, { node: NODES[(i + 1) % 3]! }] : [{ node: NODES[i % 3]! }]);
+      }
+      let addresses = new Map<string, string>();
+      await waitFor('20 chaos Services with addresses', async () => {
+        addresses = await serviceAddresses(client);
+        return [...addresses.values()].filter((a) => a !== '').length === 20;
+      }, 60_000, 500);
+      const ips = [...addresses.values()].flatMap((a) => a.split(','));
+      const ipv4 = ips.filter((ip) => !ip.includes(':'));
+      const watch = new L2Watch(ips, { intervalMs: 20, durationS: 3_600 });
+      const watchEth1 = new L2Watch(ipv4, { intervalMs: 20, durationS: 3_600, iface: 'eth1' });
+      const field = new ChaosField(client, addresses, ips, ipv4, watch, watchEth1);
+      await waitFor('every address answered by exactly one node', () => field.allSingle(), 60_000, 200);
+      return field;
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+  }
+
+  /** Whether, in the latest round on each segment, every address is answered by exactly one node. */
+  allSingle(): boolean {
+    const last = this.watch.rounds.at(-1);
+    const last1 = this.watchEth1.rounds.at(-1);
+    return last !== undefined && last1 !== undefined && this.ips.every((ip) => (last.answers.get(ip) ?? []).length === 1)
+      && this.ipv4.every((ip) => (last1.answers.get(ip) ?? []).length === 1);
+  }
+
+  /** The node answering most addresses on eth0 now: the one whose faults matter most. */
+  busiestOwner(): string {
+    const last = this.watch.rounds.at(-1);
+    const counts = new Map<string, number>(NODES.map((n) => [n, 0]));
+    for (const ip of this.ips) for (const node of last?.answers.get(ip) ?? []) counts.set(node, (counts.get(node) ?? 0) + 1);
+    return [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+  }
+
+  /** Services whose addresses differ from the ones assigned before any fault. */
+  async changedAddresses(): Promise<number> {
+    const now = await serviceAddresses(this.client);
+    return [...this.addresses].filter(([name, addresses]) => now.get(name) !== addresses).length;
+  }
+
+  /** Each address's figures over one fault's window, on both segments. */
+  judge(fault: FaultRecord, windowEnd: number): FaultVerdict {
+    const segments = [{ name: 'eth0', rounds: this.watch.rounds, ips: this.ips }, { name: 'eth1', rounds: this.watchEth1.rounds, ips: this.ipv4 }];
+    return mergeVerdicts(segments.map(({ name, rounds, ips }) => judgeFault(rounds, ips, fault, windowEnd, name)));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.watch.stop(), this.watchEth1.stop()]);
+    this.client.close();
+  }
+}
+
+export interface FaultVerdict {
+  readonly unansweredMs: number;
+  readonly doubleMs: number;
+  readonly failures: readonly string[];
+}
+
+function mergeVerdicts(verdicts: readonly FaultVerdict[]): FaultVerdict {
+  return {
+    unansweredMs: Math.max(0, ...verdicts.map((v) => v.unansweredMs)),
+    doubleMs: Math.max(0, ...verdicts.map((v) => v.doubleMs)),
+    failures: verdicts.flatMap((v) => v.failures),
+  };
+}
+
+/** One fault judged on one segment's rounds, from its start to the next fault's start: how long an
+ *  address went unanswered or answered twice, and what broke the contract (one node within 1 s of the
+ *  fault's end; never unanswered through a control-plane fault). */
+export function judgeFault(rounds: readonly WatchRound[], ips: readonly string[], fault: FaultRecord, windowEnd: number, segment = 'eth0'): FaultVerdict {
+  const controlPlane = fault.kind === 'kube-apiserver restart' || fault.kind === 'etcd restart' || fault.kind === 'controller SIGKILL';
+  let unansweredMs = 0;
+  let doubleMs = 0;
+  const failures: string[] = [];
+  const settled = rounds.filter((r) => r.t >= fault.endMs + SETTLE_MS && r.t < windowEnd);
+  for (const ip of ips) {
+    const unanswered = longestRun(rounds, ip, fault.startMs, windowEnd, (nodes) => nodes.length === 0);
+    unansweredMs = Math.max(unansweredMs, unanswered);
+    doubleMs = Math.max(doubleMs, longestRun(rounds, ip, fault.startMs, windowEnd, (nodes) => nodes.length > 1));
+    if (controlPlane && unanswered > CONTROL_PLANE_GRACE_MS) failures.push(`${ip} unanswered on ${segment} for ${unanswered} ms during a ${fault.kind}`);
+    const wrong = settled.find((r) => (r.answers.get(ip) ?? []).length !== 1);
+    if (wrong !== undefined) {
+      failures.push(`${ip} answered on ${segment} by [${(wrong.answers.get(ip) ?? []).join(', ')}] ${wrong.t - fault.endMs} ms after a ${fault.kind}${fault.node === undefined ? '' : ` on ${fault.node}`} ended`);
+    }
+  }
+  if (settled.length === 0) failures.push(`no probe round on ${segment} from 1 s after the ${fault.kind} ended to the next fault`);
+  return { unansweredMs, doubleMs, failures };
+}
+
+/** RSS of every program, sampled after each fault's quiet window. */
+export interface RssSample {
+  readonly t: number;
+  readonly mb: ReadonlyMap<string, number>;
+}
+
+function sampleRss(): RssSample {
+  return { t: Date.now(), mb: new Map(programs().map(({ program, pid }) => [program, rssMb(pid)])) };
+}
+
+/** A V8 heap grows to its working size over the first minute or so whatever the load; growth is judged
+ *  from the first sample after this warm-up (or the first sample, on a shorter run). */
+const RSS_WARM_UP_MS = 45_000;
+
+export function judgeRss(samples: readonly RssSample[]): Array<{ program: string; startMb: number; warmMb: number; peakMb: number; endMb: number }> {
+  const first = samples[0];
+  const last = samples.at(-1);
+  if (first === undefined || last === undefined) return [];
+  const warm = samples.find((s) => s.t - first.t >= RSS_WARM_UP_MS) ?? first;
+  return [...first.mb.keys()].map((program) => ({
+    program,
+    startMb: first.mb.get(program) ?? NaN,
+    warmMb: warm.mb.get(program) ?? NaN,
+    peakMb: Math.max(...samples.filter((s) => s.t >= warm.t).map((s) => s.mb.get(program) ?? 0)),
+    endMb: last.mb.get(program) ?? NaN,
+  }));
 }
 
 export async function runChaos(options: { minutes: number; seed: number; progress?: (line: string) => void }): Promise<ChaosReport> {
   const say = options.progress ?? ((line: string) => console.log(line));
   const next = random(options.seed);
   say(`chaos: seed ${options.seed}, ${options.minutes} min; bringing the lab up`);
-  await labUp(NODES.length, () => undefined);
-  const client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-chaos');
+  const field = await ChaosField.open();
   try {
-    setUp();
-    for (let i = 0; i < 20; i++) {
-      const name = `chaos-${String(i).padStart(2, '0')}`;
-      const v6 = i >= 14;
-      const local = i % 3 === 0;
-      await client.create(Services, {
-        apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NAMESPACE },
-        ...{ spec: { type: 'LoadBalancer', externalTrafficPolicy: local ? 'Local' : 'Cluster', selector: { app: name },
-          ports: [{ port: 80, protocol: 'TCP' }], ...(v6 ? { ipFamilies: ['IPv6'], ipFamilyPolicy: 'SingleStack' } : {}) } },
-      });
-      await setEndpoints(client, NAMESPACE, name, local ? [{ node: NODES[i % 3]! }, { node: NODES[(i + 1) % 3]! }] : [{ node: NODES[i % 3]! }]);
-    }
-    let before = new Map<string, string>();
-    await waitFor('20 chaos Services with addresses', async () => {
-      before = await serviceAddresses(client);
-      return [...before.values()].filter((a) => a !== '').length === 20;
-    }, 60_000, 500);
-    const ips = [...before.values()].flatMap((a) => a.split(','));
-    const watch = new L2Watch(ips, { intervalMs: 20, durationS: options.minutes * 60 + 600 });
-    try {
-    await waitFor('every address answered by exactly one node', () => {
-      const last = watch.rounds.at(-1);
-      return last !== undefined && ips.every((ip) => (last.answers.get(ip) ?? []).length === 1);
-    }, 60_000, 200);
     await sleep(2_000);
-    const rssStart = programs().map(({ program, pid }) => ({ program, mb: rssMb(pid) }));
+    const samples: RssSample[] = [sampleRss()];
     const faults: FaultRecord[] = [];
     const deadline = Date.now() + options.minutes * 60_000;
     while (Date.now() < deadline) {
@@ -283,52 +403,35 @@ export async function runChaos(options: { minutes: number; seed: number; progres
       const startMs = Date.now();
       say(`chaos: ${kind}${kind.startsWith('controller') || kind.includes('apiserver') || kind.startsWith('etcd') ? '' : ` on ${node}`}`);
       await inject(kind, node);
-      const endMs = Date.now();
-      faults.push({ kind, node, startMs, endMs });
+      faults.push({ kind, node, startMs, endMs: Date.now() });
       await sleep(3_000 + Math.floor(next() * 2_000)); // quiet, and the window in which it must settle
+      samples.push(sampleRss());
     }
-    const after = await serviceAddresses(client);
-    const rssEnd = programs().map(({ program, pid }) => ({ program, mb: rssMb(pid) }));
+    const changed = await field.changedAddresses();
     await sleep(200);
-    return judge(options, watch.rounds, ips, faults, before, after, rssStart, rssEnd);
-    } finally {
-      await watch.stop();
-    }
+    return report(options, field, faults, changed, samples);
   } finally {
-    client.close();
+    await field.close();
   }
 }
 
-function judge(options: { minutes: number; seed: number }, rounds: readonly WatchRound[], ips: readonly string[], faults: readonly FaultRecord[],
-  before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>,
-  rssStart: ReadonlyArray<{ program: string; mb: number }>, rssEnd: ReadonlyArray<{ program: string; mb: number }>): ChaosReport {
+function report(options: { minutes: number; seed: number }, field: ChaosField, faults: readonly FaultRecord[], changed: number, samples: readonly RssSample[]): ChaosReport {
   const byKind = new Map<FaultKind, KindFigures>();
   const failures: string[] = [];
   faults.forEach((fault, i) => {
-    const windowEnd = faults[i + 1]?.startMs ?? Number.MAX_SAFE_INTEGER;
     const figures = byKind.get(fault.kind) ?? { kind: fault.kind, count: 0, longestUnansweredMs: 0, longestDoubleMs: 0, failures: [] };
     byKind.set(fault.kind, figures);
     figures.count++;
-    const controlPlane = fault.kind === 'kube-apiserver restart' || fault.kind === 'etcd restart' || fault.kind === 'controller SIGKILL';
-    for (const ip of ips) {
-      const unanswered = longestRun(rounds, ip, fault.startMs, windowEnd, (nodes) => nodes.length === 0);
-      const double = longestRun(rounds, ip, fault.startMs, windowEnd, (nodes) => nodes.length > 1);
-      figures.longestUnansweredMs = Math.max(figures.longestUnansweredMs, unanswered);
-      figures.longestDoubleMs = Math.max(figures.longestDoubleMs, double);
-      if (controlPlane && unanswered > CONTROL_PLANE_GRACE_MS) figures.failures.push(`${ip} unanswered ${unanswered} ms during a ${fault.kind}`);
-      const settled = rounds.filter((r) => r.t >= fault.endMs + SETTLE_MS && r.t < windowEnd);
-      const wrong = settled.find((r) => (r.answers.get(ip) ?? []).length !== 1);
-      if (wrong !== undefined) {
-        figures.failures.push(`${ip} answered by [${(wrong.answers.get(ip) ?? []).join(', ')}] ${wrong.t - fault.endMs} ms after a ${fault.kind}${fault.node === undefined ? '' : ` on ${fault.node}`} ended`);
-      }
-    }
+    const verdict = field.judge(fault, faults[i + 1]?.startMs ?? Number.MAX_SAFE_INTEGER);
+    figures.longestUnansweredMs = Math.max(figures.longestUnansweredMs, verdict.unansweredMs);
+    figures.longestDoubleMs = Math.max(figures.longestDoubleMs, verdict.doubleMs);
+    figures.failures.push(...verdict.failures);
   });
   for (const figures of byKind.values()) failures.push(...figures.failures.slice(0, 3));
-  const changed = [...before].filter(([name, addresses]) => after.get(name) !== addresses).length;
   if (changed > 0) failures.push(`${changed} Services changed address`);
-  const rss = rssStart.map(({ program, mb }) => ({ program, startMb: mb, endMb: rssEnd.find((e) => e.program === program)?.mb ?? NaN }));
-  for (const { program, startMb, endMb } of rss) {
-    if (endMb > startMb * 1.2) failures.push(`${program} RSS grew from ${startMb} to ${endMb} MB`);
+  const rss = judgeRss(samples);
+  for (const { program, warmMb, endMb } of rss) {
+    if (endMb > warmMb * 1.2) failures.push(`${program} RSS grew from ${warmMb} MB (warm) to ${endMb} MB`);
   }
   return { seed: options.seed, minutes: options.minutes, faults, byKind: [...byKind.values()], addressesChanged: changed, rss, passed: failures.length === 0, failures };
 }
@@ -338,14 +441,14 @@ export function formatReport(report: ChaosReport): string {
     '| fault | count | longest unanswered | longest two MACs | failures |', '|---|---|---|---|---|'];
   for (const f of report.byKind) lines.push(`| ${f.kind} | ${f.count} | ${f.longestUnansweredMs} ms | ${f.longestDoubleMs} ms | ${f.failures.length} |`);
   lines.push(`addresses changed: ${report.addressesChanged}`);
-  for (const r of report.rss) lines.push(`RSS ${r.program}: ${r.startMb} → ${r.endMb} MB`);
+  for (const r of report.rss) lines.push(`RSS ${r.program}: start ${r.startMb}, warm ${r.warmMb}, peak ${r.peakMb}, end ${r.endMb} MB`);
   lines.push(report.passed ? 'PASSED' : `FAILED: ${report.failures.join('; ')}`);
   return lines.join('\n');
 }
 
 if (isMainModule(import.meta.url)) {
   const minutes = Number(process.env.MINUTES ?? '10');
-  const seed = Number(process.env.SEED ?? String(Date.now() % 100_000));
+  const seed = process.env.SEED ? Number(process.env.SEED) : Date.now() % 100_000;
   runChaos({ minutes, seed }).then((report) => {
     console.log(formatReport(report));
     process.exit(report.passed ? 0 : 1);

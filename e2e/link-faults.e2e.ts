@@ -150,3 +150,45 @@ for (const ms of [50, 300, 1_000, 3_000]) {
       }
     });
 }
+
+/** The owner's /readyz, asked from inside its namespace: the status code and the body (the failing checks' reasons). */
+function readyz(): { ok: boolean; body: string } {
+  try {
+    const body = execFileSync('ip', ['netns', 'exec', owner, 'curl', '-s', '-m', '1', '-w', '\n%{http_code}', 'http://127.0.0.1:7472/readyz'], { encoding: 'utf8' });
+    const lines = body.trimEnd().split('\n');
+    return { ok: lines.at(-1) === '200', body: lines.slice(0, -1).join('\n') };
+  } catch (error) {
+    return { ok: false, body: String(error) };
+  }
+}
+
+async function until(what: string, check: () => boolean, boundMs: number): Promise<number> {
+  const start = Date.now();
+  while (!check()) {
+    assert.ok(Date.now() - start <= boundMs, `${what} took over ${boundMs} ms`);
+    await sleep(50);
+  }
+  return Date.now() - start;
+}
+
+test("the owner's /readyz turns false within 2 s of its link going down, naming the responder and why, and true within 2 s of link up", { timeout: 120_000 }, async () => {
+  await ownerAloneAnswers();
+  assert.ok(readyz().ok, `ready before the fault: ${readyz().body}`);
+  let reason = '';
+  link('down');
+  try {
+    const downMs = await until('/readyz false', () => {
+      const probe = readyz();
+      reason = probe.body;
+      return !probe.ok;
+    }, 2_000);
+    console.log(`/readyz false ${downMs} ms after link down: ${reason}`);
+    assert.match(reason, /responder eth0: [^;]+ since \d{4}-\d\d-\d\dT/);
+    await sleep(1_000);
+    assert.equal(readyz().ok, false, 'still down, still not ready');
+  } finally {
+    link('up');
+  }
+  const upMs = await until('/readyz true', () => readyz().ok, 2_000);
+  console.log(`/readyz true ${upMs} ms after link up`);
+});

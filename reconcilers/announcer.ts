@@ -21,7 +21,7 @@ import type { IPAddressPool, L2Advertisement } from '../schemas/generated/types.
 import { resolveAdvertisement } from './layer2/advertisements-status.js';
 import { labelled } from './advertisements.js';
 import { planAnnouncements, type AnnouncedService, type AnnouncementPlan } from './layer2/announcements.js';
-import { endpointServes, type AdvertisementFacts, type EligibilityOptions, type NodeFacts } from './layer2/eligibility.js';
+import { endpointServes, wantedInterfaces, type AdvertisementFacts, type EligibilityOptions, type NodeFacts } from './layer2/eligibility.js';
 import { peerLiveness, type LivenessTimings, type PeerLiveness } from './layer2/liveness.js';
 import { annotations } from './allocator/service-request.js';
 import type { SpeakerMetrics } from './observability/metrics.js';
@@ -40,6 +40,9 @@ export interface Wire {
   withdraw(ip: string): { ok: boolean };
   /** Applies the announces and withdraws made inside `work` as one change. */
   batch(work: () => void): void;
+  /** What the advertisements ask of this node, owner or not: a responder lost on one of these stays a
+   *  problem until repaired (arp/announcer.ts). */
+  wantInterfaces?(interfaces: readonly string[], every: boolean): void;
 }
 
 /** What the heartbeat thread knows of the peers (reconcilers/layer2/peer-heartbeats.ts). */
@@ -117,13 +120,16 @@ export class AnnouncerReconciler implements Reconciler {
     if (wait > 0) await sleep(wait);
     this.lastStartMs = Date.now();
     const now = Date.now();
+    const nodes = this.nodeFacts(now);
+    const advertisements = this.advertisementFacts();
     const plan = planAnnouncements({
-      self: this.deps.self,
-      services: this.announcedServices(),
-      nodes: this.nodeFacts(now),
-      advertisements: this.advertisementFacts(),
-      options: this.deps.eligibility,
+      self: this.deps.self, services: this.announcedServices(), nodes, advertisements, options: this.deps.eligibility,
     });
+    const self = nodes.find((node) => node.name === this.deps.self);
+    if (self !== undefined) {
+      const wanted = wantedInterfaces(self.labels, advertisements);
+      this.deps.wire.wantInterfaces?.(wanted.interfaces, wanted.every);
+    }
     const planEnd = Date.now();
     this.lastPlanMs = planEnd - now;
     const newlyDead = this.noteLiveness(now);

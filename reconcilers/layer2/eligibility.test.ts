@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  eligibleNodes, endpointServes, nodeEligibility,
+  eligibleNodes, endpointServes, nodeEligibility, wantedInterfaces,
   type AdvertisementFacts, type AnnouncementFacts, type Eligibility, type EligibilityInput, type NodeFacts,
 } from './eligibility.js';
 
@@ -126,4 +126,21 @@ describe('eligibleNodes', () => {
   it('no nodes: nothing eligible, nothing to explain', () => {
     assert.deepEqual(eligibleNodes(facts, []), { eligible: [], interfaces: new Map(), reasons: new Map() });
   });
+});
+
+describe('wantedInterfaces', () => {
+  const dmz = { 'network-zone': 'dmz' };
+  const cases: Array<[string, AdvertisementFacts[], { interfaces: string[]; every: boolean }]> = [
+    ['no advertisement: nothing', [], { interfaces: [], every: false }],
+    ['named interfaces of the selecting advertisements, once each, sorted', [
+      { name: 'a', pools: ['p'], interfaces: ['eth1', 'eth0'] }, { name: 'b', pools: ['q'], interfaces: ['eth0'] },
+    ], { interfaces: ['eth0', 'eth1'], every: false }],
+    ['one naming none: every usable interface', [{ name: 'a', pools: ['p'], interfaces: ['eth1'] }, { name: 'b', pools: ['q'] }], { interfaces: ['eth1'], every: true }],
+    ['an advertisement whose nodeSelectors miss this node asks nothing of it', [
+      { name: 'a', pools: ['p'], interfaces: ['eth2'], nodeSelectors: [{ matchLabels: { 'network-zone': 'lan' } }] },
+      { name: 'b', pools: ['p'], interfaces: ['eth0'], nodeSelectors: [{ matchLabels: dmz }] },
+    ], { interfaces: ['eth0'], every: false }],
+    ['an advertisement of no pool asks nothing', [{ name: 'a', pools: [] }], { interfaces: [], every: false }],
+  ];
+  for (const [name, advertisements, expected] of cases) it(name, () => assert.deepEqual(wantedInterfaces(dmz, advertisements), expected));
 });

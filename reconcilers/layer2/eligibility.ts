@@ -142,6 +142,16 @@ function announceInterfaces(node: NodeFacts, selecting: readonly AdvertisementFa
     `named by L2Advertisement ${list(selecting.map((ad) => ad.name))}`);
 }
 
+/** The interfaces the advertisements selecting this node ask it to answer on, whether or not it owns an
+ *  address now: named ones, or `every` usable interface when one of them names none. */
+export function wantedInterfaces(labels: Labels, advertisements: readonly AdvertisementFacts[]): { interfaces: string[]; every: boolean } {
+  const selecting = advertisements.filter((ad) => ad.pools.length > 0 && anySelectorMatches(ad.nodeSelectors, labels));
+  return {
+    interfaces: [...new Set(selecting.flatMap((ad) => ad.interfaces ?? []))].sort(),
+    every: selecting.some((ad) => (ad.interfaces ?? []).length === 0),
+  };
+}
+
 export function nodeEligibility(input: EligibilityInput): Eligibility {
   const { node, address, service } = input;
   const options = { ...defaultEligibilityOptions, ...input.options };
