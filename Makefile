@@ -3,6 +3,7 @@
 #   make test      lint, unit tests and e2e tests against the lab's real kube-apiserver (needs root)
 #   make bench     measures and prints; never fails on a figure
 #   make chaos     a bounded soak with random faults (MINUTES=10, SEED= replays)
+#   make fuzz      10,000 mutated manifests through the API server to the webhook (COUNT=, SEED=)
 #   make lab-up    NODES=3 by default; idempotent
 #   make lab-down  removes every namespace, process and file the lab made
 #   make image     the OCI image (.image/oci and .image/l2lb-<version>.tar), built with no daemon, smoke-tested
@@ -19,7 +20,7 @@ NODE ?= node
 export npm_config_nodedir ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v node))))
 DEBS := iproute2 iputils-arping ndisc6 curl tcpdump openssl procps python3
 
-.PHONY: chaos help deps debs node-check build fixtures lint generate-check unit e2e test lab-up lab-down demo bench clean image bundle
+.PHONY: fuzz chaos help deps debs node-check build fixtures lint generate-check unit e2e test lab-up lab-down demo bench clean image bundle
 
 help:
 	@sed -n '2,10p' Makefile | sed 's/^# *//'
@@ -74,6 +75,10 @@ lab-down:
 chaos: build fixtures
 	@# A bounded soak with random faults (MINUTES=10 by default; SEED= replays a run); needs root.
 	MINUTES=$${MINUTES:-10} SEED=$${SEED:-} $(NODE) dist/e2e/chaos.js; status=$$?; $(NODE) dist/e2e/lab/cli.js down >/dev/null; exit $$status
+
+fuzz: build fixtures
+	@# Admission fuzz: COUNT mutated manifests (10,000 by default; SEED= replays) through the lab's API server to the webhook; needs root.
+	L2LB_FUZZ_COUNT=$${COUNT:-10000} L2LB_FUZZ_SEED=$${SEED:-12} $(NODE) --test dist/e2e/admission-fuzz.e2e.js; status=$$?; $(NODE) dist/e2e/lab/cli.js down >/dev/null; exit $$status
 
 demo: build fixtures
 	@# The guide's walk-through on the lab; KEEP=1 leaves the lab up afterwards.

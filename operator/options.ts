@@ -1,15 +1,15 @@
-// Command-line flags shared by the entry points, parsed with node:util. Durations accept `ms`/`s`/`m`
+// Command-line flags shared by the entry points, parsed with node:util. Durations accept `ms`/`s`/`m`/`h`/`d`
 // suffixes (`--lease-duration=15s`); a bad value is an error that names the flag and the value.
 
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 
 export function parseDuration(flag: string, text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (match === null) throw new Error(`--${flag} "${text}": not a duration (e.g. 500ms, 15s, 2m)`);
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (match === null) throw new Error(`--${flag} "${text}": not a duration (e.g. 500ms, 15s, 2m, 365d)`);
   const value = Number(match[1]);
-  const unit = match[2] ?? 's';
-  return Math.round(value * (unit === 'ms' ? 1 : unit === 's' ? 1000 : 60_000));
+  const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 's'] ?? 1000;
+  return Math.round(value * unitMs);
 }
 
 export function parsePort(flag: string, text: string): number {
@@ -33,6 +33,10 @@ export interface ControllerOptions {
   readonly webhookHost: string;
   /** Extra IP SANs for the webhook certificate, for API servers that call it by URL. */
   readonly webhookIPs: readonly string[];
+  /** How long the webhook's CA and serving certificate are valid; renewed with a third of it left. */
+  readonly webhookCertValidityMs: number;
+  /** How long each rotation phase waits for the API server and every replica to catch up. */
+  readonly webhookRotationSettleMs: number;
   /** Handle Services of this loadBalancerClass only; unset: only Services without a class. */
   readonly loadBalancerClass: string | undefined;
   /** The image of the speakers the install reconciler runs; unset: config/manager's (this release's). */
@@ -56,6 +60,8 @@ export function parseControllerOptions(argv: readonly string[], env: NodeJS.Proc
       'webhook-port': { type: 'string', default: '9443' },
       'webhook-host': { type: 'string', default: '0.0.0.0' },
       'webhook-ip': { type: 'string', multiple: true, default: [] },
+      'webhook-cert-validity': { type: 'string', default: '365d' },
+      'webhook-rotation-settle': { type: 'string', default: '60s' },
       'lb-class': { type: 'string' },
       'speaker-image': { type: 'string' },
     },
@@ -73,6 +79,8 @@ export function parseControllerOptions(argv: readonly string[], env: NodeJS.Proc
     webhookPort: parsePort('webhook-port', values['webhook-port']),
     webhookHost: values['webhook-host'],
     webhookIPs: values['webhook-ip'],
+    webhookCertValidityMs: parseDuration('webhook-cert-validity', values['webhook-cert-validity']),
+    webhookRotationSettleMs: parseDuration('webhook-rotation-settle', values['webhook-rotation-settle']),
     loadBalancerClass: values['lb-class'] === '' ? undefined : values['lb-class'],
     speakerImage: values['speaker-image'] === '' ? undefined : values['speaker-image'],
   };

@@ -114,9 +114,18 @@ async function main(): Promise<void> {
     .resyncEvery(5 * 60_000)
     .build(logger, () => statusWriter.keys());
   enqueueStatus = (name) => statusController.queue.add(name);
+  // The Lease publishes the interfaces we can answer on: none while we cannot answer at all, so a peer
+  // that still sees our Lease renewed (the API reached by another path than the broken link) does not
+  // hand our addresses back to a node that has fallen silent.
+  let answeringNow = (): boolean => true;
+  let rejudgeAnswering = (): void => undefined;
+  const publishInterfaces = (names: readonly string[] = interfaces.current()): void => heartbeat.setInterfaces(answeringNow() ? names : []);
   const interfaces = new SteadyInterfaces(() => wire.usableInterfaces(), options.answerGraceMs, (names) => {
     logger.info('usable interfaces', { interfaces: names });
-    heartbeat.setInterfaces(names);
+    // An interface gone for the grace is usually a broken responder past the same grace: fall silent
+    // first, so the Lease never shows peers the remaining interfaces of a node that cannot answer.
+    rejudgeAnswering();
+    publishInterfaces(names);
     enqueue();
   });
   interfacesChanged = () => interfaces.changed();
@@ -128,6 +137,7 @@ async function main(): Promise<void> {
   };
   memberlist.on({ add: (s) => peers.setKey(keyFrom(s)), update: (_, s) => peers.setKey(keyFrom(s)), delete: () => peers.setKey(undefined) });
   const answering = new Answering(wire, options.answerGraceMs);
+  answeringNow = () => answering.answering;
   collectProcessMetrics();
   registerK8sClientMetrics(registry, kitMetrics, () => ({ loaded: pools.hasSynced() && advertisements.hasSynced(), stale: configStale(pools.list()) }));
   let peersAlive: () => number = () => 0;
@@ -167,9 +177,11 @@ async function main(): Promise<void> {
     if (!answering.changed()) return;
     logger.warn(answering.answering ? 'answering again' : 'cannot answer: handing every address over', { problems: wire.health().problems });
     peers.setSilent(!answering.answering);
+    publishInterfaces();
     enqueue();
   };
   healthChanged = judgeAnswering;
+  rejudgeAnswering = judgeAnswering;
   const livenessTicker = setInterval(() => {
     judgeAnswering();
     if (reconciler.livenessChanged()) enqueue();

@@ -3,6 +3,7 @@
 // rule testable without TLS or an API server.
 
 import type { IPAddressPool } from '../schemas/generated/types.js';
+import { summarizeProblems } from '../reconcilers/validation/messages.js';
 import { validateAdvertisement, validatePool } from '../reconcilers/validation/rules.js';
 
 export type AdmissionKind = 'IPAddressPool' | 'L2Advertisement';
@@ -68,7 +69,7 @@ export function admissionResponse(
   const result =
     kind === 'IPAddressPool' ? validatePool(request.object, existingPools, context) : validateAdvertisement(request.object, context);
   if (!result.ok) {
-    return review({ uid, allowed: false, status: { code: 403, reason: 'Forbidden', message: result.errors.join('; ') } });
+    return review({ uid, allowed: false, status: { code: 403, reason: 'Forbidden', message: summarizeProblems(result.errors) } });
   }
   // A pool named but missing is admitted without a warning: `kubectl apply -f` of a file holding both
   // races the informer cache, and would warn about the pool it has just created. Status says it instead

@@ -12,8 +12,8 @@ import * as x509 from '@peculiar/x509';
 export interface WebhookCertificateRequest {
   readonly service: string;
   readonly namespace: string;
-  /** Validity of both certificates. */
-  readonly days?: number;
+  /** Validity of both certificates from now (default 365 days). */
+  readonly validityMs?: number;
   /** Extra subject alternative names, e.g. 127.0.0.1 when the API server calls the webhook by URL. */
   readonly ipAddresses?: readonly string[];
   readonly dnsNames?: readonly string[];
@@ -40,7 +40,7 @@ export function serviceDnsNames(service: string, namespace: string): string[] {
 const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 // Another machine's clock may run a little behind ours; a certificate valid from "now" would be refused
 // there for the difference.
-const BACKDATE_MS = 5 * 60_000;
+export const BACKDATE_MS = 5 * 60_000;
 const crypto = webcrypto;
 
 async function keyPair(): Promise<webcrypto.CryptoKeyPair> {
@@ -60,7 +60,7 @@ function serial(): string {
 export async function generateWebhookCertificates(request: WebhookCertificateRequest): Promise<CertificateResult> {
   const now = request.now ?? new Date();
   const notBefore = new Date(now.getTime() - BACKDATE_MS);
-  const notAfter = new Date(now.getTime() + (request.days ?? 365) * 24 * 3600_000);
+  const notAfter = new Date(now.getTime() + (request.validityMs ?? 365 * 86_400_000));
   try {
     const caKeys = await keyPair();
     // A distinct name per CA, so that the old and the new one can sit side by side in a caBundle and in logs.

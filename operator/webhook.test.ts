@@ -65,7 +65,7 @@ describe('WebhookServer over TLS with generated certificates', () => {
   let port = 0;
 
   before(async () => {
-    const result = await generateWebhookCertificates({ service: 'metallb-webhook-service', namespace: 'metallb-system', days: 1, ipAddresses: ['127.0.0.1'] });
+    const result = await generateWebhookCertificates({ service: 'metallb-webhook-service', namespace: 'metallb-system', validityMs: 86_400_000, ipAddresses: ['127.0.0.1'] });
     assert.ok(result.ok, result.ok ? '' : result.reason);
     certs = result;
     server = new WebhookServer({ cert: certs.cert, key: certs.key, pools: () => [production], port: 0, host: '127.0.0.1' });

@@ -79,7 +79,8 @@ export function registerControllerReconcilers(manager: Manager, options: Control
       secretName: WEBHOOK_CERT_SECRET,
       serviceName: 'metallb-webhook-service',
       configurationName: 'metallb-webhook-configuration',
-      validityDays: 365,
+      validityMs: options.webhookCertValidityMs,
+      settleMs: options.webhookRotationSettleMs,
       ipAddresses: options.webhookIPs,
     }, logger);
     const webhookKey = (): string[] => ['webhook'];

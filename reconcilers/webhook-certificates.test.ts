@@ -22,7 +22,7 @@ const SETTLE = 60_000;
 const NOW = 1_800_000_000_000;
 
 test('a certificate is renewed with a third of its life left, and at once when it lacks a required name', async () => {
-  const generated = await generateWebhookCertificates({ service: 'metallb-webhook-service', namespace: 'metallb-system', days: 30, ipAddresses: ['127.0.0.1'] });
+  const generated = await generateWebhookCertificates({ service: 'metallb-webhook-service', namespace: 'metallb-system', validityMs: 30 * 86_400_000, ipAddresses: ['127.0.0.1'] });
   assert.ok(generated.ok);
   const names = ['DNS:metallb-webhook-service.metallb-system.svc', 'IP Address:127.0.0.1'];
   const renewAt = renewalTime(generated, names).getTime();
@@ -33,6 +33,10 @@ test('a certificate is renewed with a third of its life left, and at once when i
   assert.equal(renewalTime({ ...generated, cert: 'garbage' }, []).getTime(), 0, 'an unreadable certificate renews now');
   assert.equal(usable(generated, names, Date.now()), true);
   assert.equal(usable(generated, names, Date.now() + 31 * 24 * 3600_000), false, 'expired');
+  const short = await generateWebhookCertificates({ service: 'metallb-webhook-service', namespace: 'metallb-system', validityMs: 30_000 });
+  assert.ok(short.ok);
+  const shortRenewAt = renewalTime(short, []).getTime() - Date.now();
+  assert.ok(shortRenewAt > 15_000 && shortRenewAt <= 20_000, `a 30 s certificate renews ~20 s after it was minted (its backdated notBefore aside), got ${shortRenewAt} ms`);
   assert.equal(usable(generated, ['IP Address:10.0.0.1'], Date.now()), false, 'a name missing');
   assert.equal(usable({ ...generated, cert: 'garbage' }, [], Date.now()), false);
 });
@@ -150,7 +154,7 @@ test('a webhook port that cannot be bound is logged and retried, never an unhand
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   const port = (blocker.address() as { port: number }).port;
-  const generated = await generateWebhookCertificates({ service: 'metallb-webhook-service', namespace: 'metallb-system', days: 1 });
+  const generated = await generateWebhookCertificates({ service: 'metallb-webhook-service', namespace: 'metallb-system', validityMs: 86_400_000 });
   assert.ok(generated.ok);
   const api = new FakeApi(Secrets);
   const data = secretData({ current: generated });

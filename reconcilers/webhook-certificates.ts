@@ -19,7 +19,7 @@ import type { Reconciler, Result } from '../operator/kit/controller.js';
 import { isStatus, type KubeClient } from '../operator/kit/kube-client.js';
 import type { Logger } from '../operator/kit/log.js';
 import { Secrets, ValidatingWebhookConfigurations, type KubeObject } from '../operator/kit/resources.js';
-import { generateWebhookCertificates, type WebhookCertificates } from '../operator/webhook-certs.js';
+import { BACKDATE_MS, generateWebhookCertificates, type WebhookCertificates } from '../operator/webhook-certs.js';
 
 export const WEBHOOK_CERT_LABELS = { 'app.kubernetes.io/part-of': 'l2lb', 'l2lb.dev/role': 'webhook-certificate' } as const;
 export const WEBHOOK_CERT_SECRET = 'metallb-webhook-cert';
@@ -31,7 +31,7 @@ export interface WebhookCertificateConfig {
   readonly secretName: string;
   readonly serviceName: string;
   readonly configurationName: string;
-  readonly validityDays: number;
+  readonly validityMs: number;
   /** Extra subject alternative names (the lab calls the webhook at 127.0.0.1). */
   readonly ipAddresses: readonly string[];
   /** How long each rotation phase waits for the API server and every replica to catch up (default 60 s). */
@@ -172,16 +172,17 @@ export function applyStep(stored: StoredCertificates, step: 'promote' | 'drop-re
 }
 
 /** When the serving certificate should be replaced: a third of its life before it expires, or now if it
- *  cannot be read or lacks a name the API server may use. */
+ *  cannot be read or lacks a name the API server may use. Its life counts from when it was minted, not
+ *  from its backdated notBefore (which would make a certificate of minutes due at once). */
 export function renewalTime(certificates: WebhookCertificates | undefined, requiredNames: readonly string[]): Date {
   if (certificates === undefined) return new Date(0);
   try {
     const cert = new X509Certificate(certificates.cert);
     const names = cert.subjectAltName ?? '';
     if (!requiredNames.every((name) => names.includes(name))) return new Date(0);
-    const from = Date.parse(cert.validFrom);
     const to = Date.parse(cert.validTo);
-    return new Date(to - (to - from) / 3);
+    const minted = Math.min(Date.parse(cert.validFrom) + BACKDATE_MS, to);
+    return new Date(to - (to - minted) / 3);
   } catch {
     return new Date(0);
   }
@@ -261,7 +262,7 @@ export class WebhookCertificateReconciler implements Reconciler {
 
   private async mint(): Promise<WebhookCertificates> {
     const generated = await generateWebhookCertificates({
-      service: this.config.serviceName, namespace: this.config.namespace, days: this.config.validityDays, ipAddresses: this.config.ipAddresses,
+      service: this.config.serviceName, namespace: this.config.namespace, validityMs: this.config.validityMs, ipAddresses: this.config.ipAddresses,
     });
     if (!generated.ok) throw new Error(`webhook certificate: ${generated.reason}`);
     const { ok: _ok, ...pair } = generated;

@@ -252,7 +252,7 @@ export const badManifests: readonly BadManifestCase[] = [
   {
     name: 'In with no values',
     manifest: advertisement('empty-in-advertisement', selectorWith({ key: 'topology.kubernetes.io/zone', operator: 'In', values: [] })),
-    expectedMessage: 'l2advertisement "empty-in-advertisement": spec.nodeSelectors[0].matchExpressions[0].values: must be non-empty when operator is In',
+    expectedMessage: 'l2advertisement "empty-in-advertisement": spec.nodeSelectors[0].matchExpressions[0].values []: must be non-empty when operator is In',
     rejectedBy: 'webhook',
   },
   {
@@ -260,7 +260,7 @@ export const badManifests: readonly BadManifestCase[] = [
     manifest: advertisement('empty-notin-advertisement', {
       ipAddressPoolSelectors: [{ matchExpressions: [{ key: 'environment', operator: 'NotIn' }] }],
     }),
-    expectedMessage: 'l2advertisement "empty-notin-advertisement": spec.ipAddressPoolSelectors[0].matchExpressions[0].values: must be non-empty when operator is NotIn',
+    expectedMessage: 'l2advertisement "empty-notin-advertisement": spec.ipAddressPoolSelectors[0].matchExpressions[0].values []: must be non-empty when operator is NotIn',
     rejectedBy: 'webhook',
   },
   {

@@ -49,15 +49,19 @@ export function ensureOperatorConfig(kubectl: (...args: string[]) => string, por
   kubectl('apply', '-f', webhookFile);
 }
 
-export function ensureController(paths: { run: string; logs: string; credentials: string }, ports: OperatorPorts): boolean {
+/** The controller as its manifest runs it: a read-only root filesystem and no writable /tmp (its own
+ *  mount namespace, / remounted read-only there alone), so nothing it does may write a file. */
+export function ensureController(paths: { run: string; logs: string; credentials: string }, ports: OperatorPorts, extraArgs: readonly string[] = []): boolean {
   const pidFile = join(paths.run, 'controller.pid');
   if (runningPid(pidFile) !== undefined) return false;
   startDaemon({
-    name: 'controller', command: process.execPath,
-    args: [join(repoRoot, 'dist', 'operator', 'controller-main.js'),
+    name: 'controller', command: 'unshare',
+    // unshare and sh exec in place: the pid recorded is the controller's own.
+    args: ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -o remount,bind,ro / && exec "$@"', 'controller',
+      process.execPath, join(repoRoot, 'dist', 'operator', 'controller-main.js'),
       `--kubeconfig=${join(paths.credentials, 'controller.kubeconfig')}`, '--identity=lab-controller',
       `--http-port=${ports.controllerHttp}`, '--http-host=127.0.0.1',
-      `--webhook-port=${ports.webhook}`, '--webhook-host=127.0.0.1', '--webhook-ip=127.0.0.1'],
+      `--webhook-port=${ports.webhook}`, '--webhook-host=127.0.0.1', '--webhook-ip=127.0.0.1', ...extraArgs],
     logFile: join(paths.logs, 'controller.log'), pidFile, env: otelEnv('l2lb-controller'),
   });
   return true;

@@ -150,7 +150,8 @@ export class KubeClient {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
     // int64Json writes saturated int64 counts (a /64 pool's size) exactly; JSON.stringify would round them.
-    const body = options.body === undefined ? undefined : Buffer.from(int64Json(options.body));
+    // A Buffer goes as it is (a body that is not the JSON of any object, e.g. with a key twice).
+    const body = options.body === undefined ? undefined : Buffer.isBuffer(options.body) ? options.body : Buffer.from(int64Json(options.body));
     const headers: Record<string, string> = {
       ...(await this.headers()),
       ...traceHeaders(),

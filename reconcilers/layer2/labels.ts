@@ -73,7 +73,7 @@ export function labelValueProblem(value: string): string | undefined {
 export interface SelectorProblem {
   /** Path below the selector, e.g. `.matchExpressions[0].values`. */
   readonly path: string;
-  readonly value: string | undefined;
+  readonly value: unknown;
   readonly reason: string;
 }
 
@@ -95,7 +95,7 @@ export function selectorProblems(selector: LabelSelector): SelectorProblem[] {
       case 'In':
       case 'NotIn':
         if (values.length === 0) {
-          problems.push({ path: `${at}.values`, value: undefined, reason: `must be non-empty when operator is ${requirement.operator}` });
+          problems.push({ path: `${at}.values`, value: values, reason: `must be non-empty when operator is ${requirement.operator}` });
         }
         break;
       case 'Exists':

@@ -65,3 +65,10 @@ export function schemaProblems(errors: readonly ErrorObject[], root: unknown): F
   }
   return problems;
 }
+
+/** The first `max` problems, and how many more: a manifest with 100,000 bad entries gets a readable
+ *  answer of bounded size, not one line per entry. */
+export function summarizeProblems(errors: readonly string[], max = 10): string {
+  const shown = errors.slice(0, max).join('; ');
+  return errors.length > max ? `${shown}; and ${errors.length - max} more problems` : shown;
+}

@@ -79,10 +79,13 @@ function canonical(value: unknown): string {
 
 function duplicateProblems<T>(field: string, items: readonly T[] | undefined, show: (item: T) => unknown = (i) => i): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  const keys = (items ?? []).map(canonical);
+  // One map, not indexOf per item: a list of 100,000 must not cost 10^10 comparisons.
+  const firstIndex = new Map<string, number>();
   (items ?? []).forEach((item, i) => {
-    const first = keys.indexOf(keys[i] ?? '');
-    if (first < i) problems.push({ field: `${field}[${i}]`, value: show(item), reason: `duplicate of ${field}[${first}]` });
+    const key = canonical(item);
+    const first = firstIndex.get(key);
+    if (first === undefined) firstIndex.set(key, i);
+    else problems.push({ field: `${field}[${i}]`, value: show(item), reason: `duplicate of ${field}[${first}]` });
   });
   return problems;
 }
@@ -116,6 +119,63 @@ function spelledOut(entry: ParsedEntry): string {
   return range === entry.text.trim() ? '' : ` (${range})`;
 }
 
+/** Ranges sorted by family and first address, each with the entry of largest `last` up to it: "does any
+ *  range overlap [first, last]?" is then one binary search, so a pool of 100,000 entries is checked in
+ *  O(n log n), not O(n²) (an admission request must answer well inside the API server's timeout). */
+class RangeIndex {
+  private readonly sorted: ParsedEntry[];
+  private readonly reach: ParsedEntry[];
+
+  constructor(entries: readonly ParsedEntry[]) {
+    this.sorted = [...entries].sort((a, b) => order(a, b));
+    this.reach = [];
+    let widest: ParsedEntry | undefined;
+    for (const entry of this.sorted) {
+      if (widest === undefined || widest.range.family !== entry.range.family || entry.range.last > widest.range.last) widest = entry;
+      this.reach.push(widest);
+    }
+  }
+
+  /** An entry overlapping `range`, if any. */
+  overlapping(range: IpRange): ParsedEntry | undefined {
+    // The last entry of the same family whose first address is at or before range.last.
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const entry = this.sorted[mid]!.range;
+      if (entry.family < range.family || (entry.family === range.family && entry.first <= range.last)) lo = mid + 1;
+      else hi = mid;
+    }
+    const candidate = this.reach[lo - 1];
+    return candidate !== undefined && rangesOverlap(candidate.range, range) ? candidate : undefined;
+  }
+}
+
+function order(a: ParsedEntry, b: ParsedEntry): number {
+  if (a.range.family !== b.range.family) return a.range.family < b.range.family ? -1 : 1;
+  if (a.range.first !== b.range.first) return a.range.first < b.range.first ? -1 : 1;
+  return a.index - b.index;
+}
+
+/** For each entry that overlaps an entry listed before it, the earliest such entry found by a sweep. */
+function overlapsWithin(entries: readonly ParsedEntry[]): Map<ParsedEntry, ParsedEntry> {
+  const found = new Map<ParsedEntry, ParsedEntry>();
+  const note = (later: ParsedEntry, earlier: ParsedEntry): void => {
+    const known = found.get(later);
+    if (known === undefined || earlier.index < known.index) found.set(later, earlier);
+  };
+  let widest: ParsedEntry | undefined;
+  for (const entry of [...entries].sort(order)) {
+    if (widest !== undefined && rangesOverlap(widest.range, entry.range)) {
+      if (widest.index < entry.index) note(entry, widest);
+      else note(widest, entry);
+    }
+    if (widest === undefined || widest.range.family !== entry.range.family || entry.range.last > widest.range.last) widest = entry;
+  }
+  return found;
+}
+
 function addressProblems(pool: IPAddressPool, others: readonly IPAddressPool[]): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const { addresses } = pool.spec;
@@ -126,9 +186,12 @@ function addressProblems(pool: IPAddressPool, others: readonly IPAddressPool[]):
     if (!parsed.ok) problems.push({ field: `spec.addresses[${index}]`, value: text, reason: parsed.reason });
   });
   const entries = parsedAddresses(pool);
+  const within = overlapsWithin(entries);
+  const otherPools = others.filter((other) => other.metadata.name !== pool.metadata.name)
+    .map((other) => ({ name: other.metadata.name ?? '', index: new RangeIndex(parsedAddresses(other)) }));
   for (const entry of entries) {
     const field = `spec.addresses[${entry.index}]`;
-    const earlier = entries.find((other) => other.index < entry.index && rangesOverlap(other.range, entry.range));
+    const earlier = within.get(entry);
     if (earlier !== undefined) {
       const same = earlier.range.first === entry.range.first && earlier.range.last === entry.range.last;
       problems.push({
@@ -139,19 +202,23 @@ function addressProblems(pool: IPAddressPool, others: readonly IPAddressPool[]):
           : `overlaps spec.addresses[${earlier.index}] ${JSON.stringify(earlier.text)}`,
       });
     }
-    for (const other of others) {
-      if (other.metadata.name === pool.metadata.name) continue;
-      const clash = parsedAddresses(other).find((o) => rangesOverlap(o.range, entry.range));
+    for (const other of otherPools) {
+      const clash = other.index.overlapping(entry.range);
       if (clash !== undefined) {
         problems.push({
           field,
           value: entry.text,
-          reason: `overlaps ipaddresspool ${JSON.stringify(other.metadata.name ?? '')} spec.addresses[${clash.index}] ${JSON.stringify(clash.text)}${spelledOut(clash)}`,
+          reason: `overlaps ipaddresspool ${JSON.stringify(other.name)} spec.addresses[${clash.index}] ${JSON.stringify(clash.text)}${spelledOut(clash)}`,
         });
       }
     }
   }
-  return problems;
+  return problems.sort((a, b) => fieldIndex(a.field) - fieldIndex(b.field));
+}
+
+/** The n of `spec.addresses[n]` (-1 for the list itself): problems are reported in the list's order. */
+function fieldIndex(field: string): number {
+  return Number(/\[(\d+)\]$/.exec(field)?.[1] ?? '-1');
 }
 
 function serviceAllocationProblems(pool: IPAddressPool): FieldProblem[] {

@@ -1,0 +1,112 @@
+// The admission webhook as its manifest runs it: the lab's controller always has a read-only root and no
+// writable /tmp (e2e/lab/operator.ts). Here its certificates live 20 s and each rotation phase settles for
+// 2 s, so it rotates ten times in a few minutes, while a client updates a pool through the API server
+// every 100 ms: every update must be admitted (the caBundle trusts the next CA before it is served, and
+// the old one until every replica has moved on). Rotations are counted by the certificate the webhook
+// port actually presents.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeClient } from '../operator/kit/kube-client.js';
+import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
+import { Secrets } from '../operator/kit/resources.js';
+import { IPAddressPools } from '../schemas/resources.js';
+import { repoRoot } from './fixtures.js';
+import { kubectlResult } from './lab/kubectl.js';
+import { labPaths, labUp } from './lab/lab.js';
+import { ensureController, operatorPorts, type OperatorPorts } from './lab/operator.js';
+import { readPid, stopDaemon, waitFor } from './lab/processes.js';
+
+const NS = 'metallb-system';
+const POOL = 'rotation-probe';
+const ROTATIONS = 10;
+const paths = labPaths();
+let client: KubeClient;
+let ports: OperatorPorts;
+
+
+before(async () => {
+  await labUp(3, () => undefined);
+  client = await KubeClient.create(loadKubeConfig(paths.kubeconfig), 'l2lb-e2e-webhook-rotation');
+  ports = await operatorPorts(join(paths.root, 'operator-ports.json'));
+  const created = kubectlResult(['apply', '-f', '-'],
+    `apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: ${POOL}, namespace: ${NS}}\nspec: {addresses: [198.51.100.8/29], autoAssign: false}\n`);
+  assert.ok(created.ok, created.stderr);
+  // Without its year-long pair the controller mints a 20 s one at once, then keeps rotating.
+  await stopDaemon(join(paths.run, 'controller.pid'), 'SIGTERM');
+  await client.delete(Secrets, NS, 'metallb-webhook-cert').catch(() => undefined);
+  ensureController(paths, ports, ['--webhook-cert-validity=20s', '--webhook-rotation-settle=2s']);
+  await waitFor('admission through the restarted controller', () => kubectlResult(['annotate', '--overwrite', 'ipaddresspool', POOL, '-n', NS, 'l2lb.dev/rotation-probe=start']).ok, 60_000, 250);
+});
+
+after(async () => {
+  // Back to the lab's usual controller; without the short-lived pair it mints a year's at once.
+  await stopDaemon(join(paths.run, 'controller.pid'), 'SIGTERM');
+  await client?.delete(Secrets, NS, 'metallb-webhook-cert').catch(() => undefined);
+  await labUp(3, () => undefined);
+  await client?.delete(IPAddressPools, NS, POOL).catch(() => undefined);
+  client?.close();
+});
+
+/** The SHA-256 fingerprint of the certificate the webhook port presents now. */
+function servedFingerprint(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: ports.webhook, rejectUnauthorized: false }, () => {
+      const fingerprint = socket.getPeerCertificate().fingerprint256;
+      socket.end();
+      resolve(fingerprint);
+    });
+    socket.on('error', reject);
+    socket.setTimeout(2_000, () => socket.destroy(new Error('TLS handshake timed out')));
+  });
+}
+
+test('the controller cannot write a file: its root is read-only and /tmp is not writable', async () => {
+  let pid: number | undefined;
+  for (let i = 0; i < 50 && pid === undefined; i++) {
+    pid = readPid(join(paths.run, 'controller.pid'));
+    if (pid === undefined) await sleep(100);
+  }
+  assert.ok(pid !== undefined, 'the controller runs');
+  for (const path of ['/tmp/l2lb-write-probe', join(repoRoot, '.l2lb-write-probe')]) {
+    const touch = spawnSync('nsenter', ['-t', String(pid), '-m', 'touch', path], { encoding: 'utf8' });
+    assert.notEqual(touch.status, 0, `${path} was writable in the controller's mount namespace`);
+    assert.match(touch.stderr, /Read-only file system/);
+  }
+});
+
+test(`${ROTATIONS} rotations of the webhook certificate while a pool is updated every 100 ms: every update admitted`, { timeout: 600_000 }, async () => {
+  const fingerprints: string[] = [];
+  const failures: string[] = [];
+  let admitted = 0;
+  let done = false;
+  const updates = (async () => {
+    for (let i = 0; !done; i++) {
+      const started = Date.now();
+      try {
+        await client.patch(IPAddressPools, NS, POOL, { metadata: { annotations: { 'l2lb.dev/rotation-probe': String(i) } } });
+        admitted++;
+      } catch (error) {
+        failures.push(`${new Date().toISOString()} ${(error as Error).message}`);
+      }
+      await sleep(Math.max(0, 100 - (Date.now() - started)));
+    }
+  })();
+  const deadline = Date.now() + 420_000;
+  while (Date.now() < deadline && new Set(fingerprints).size < ROTATIONS + 1) {
+    const fingerprint = await servedFingerprint().catch((error: Error) => `unreachable: ${error.message}`);
+    if (fingerprints.at(-1) !== fingerprint) fingerprints.push(fingerprint);
+    await sleep(200);
+  }
+  done = true;
+  await updates;
+  const served = new Set(fingerprints.filter((f) => !f.startsWith('unreachable')));
+  console.log(`webhook rotation: ${served.size} certificates served (${served.size - 1} rotations); updates admitted ${admitted}, refused or failed ${failures.length}`);
+  assert.deepEqual(failures, []);
+  assert.deepEqual(fingerprints.filter((f) => f.startsWith('unreachable')), [], 'the webhook port always answered');
+  assert.ok(served.size >= ROTATIONS + 1, `only ${served.size - 1} rotations`);
+});
