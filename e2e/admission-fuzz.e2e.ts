@@ -21,8 +21,8 @@ import { kubectl, kubectlResult } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
 import { readPid, waitFor } from './lab/processes.js';
 
-// make test sends 2,000 (a few minutes); `make fuzz` sends 10,000 (COUNT=, SEED=).
-const COUNT = Number(process.env.L2LB_FUZZ_COUNT ?? '2000');
+// make test sends 1,000 (about a minute); `make fuzz` sends 10,000 (COUNT=, SEED=).
+const COUNT = Number(process.env.L2LB_FUZZ_COUNT ?? '1000');
 const SEED = Number(process.env.L2LB_FUZZ_SEED ?? '12');
 const CONCURRENCY = 4;
 const NS = 'admission-fuzz';

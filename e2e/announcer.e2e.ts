@@ -1,7 +1,8 @@
 // The announcer in the lab, proven with real arping and curl from lab-client: the guides' flows end to
 // end; scoping by nodeSelectors, interfaces, externalTrafficPolicy Local, the exclude label,
 // NetworkUnavailable and cordon; one MAC per address once settled; failover after SIGKILL, SIGTERM and
-// cordon (20 trials each, with p50 and p99); and an API server outage that changes nothing on the wire.
+// cordon (10 trials each, with p50 and p99; L2LB_FAILOVER_TRIALS= for more); and an API server outage
+// that changes nothing on the wire.
 
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +23,7 @@ import { arpAnswers, arpOwners, nodeOfMac, Prober, servedBy } from './lab/wire.j
 
 const NODES = ['lab-node-1', 'lab-node-2', 'lab-node-3'];
 const TEST_LABEL = 'l2lb-e2e=announcer';
-const TRIALS = Number(process.env.L2LB_FAILOVER_TRIALS ?? '20');
+const TRIALS = Number(process.env.L2LB_FAILOVER_TRIALS ?? '10');
 let client: KubeClient;
 
 before(async () => {

@@ -1,5 +1,5 @@
 // The admission webhook as its manifest runs it: the lab's controller always has a read-only root and no
-// writable /tmp (e2e/lab/operator.ts). Here its certificates live 20 s and each rotation phase settles for
+// writable /tmp (e2e/lab/operator.ts). Here its certificates live 15 s and each rotation phase settles for
 // 2 s, so it rotates ten times in a few minutes, while a client updates a pool through the API server
 // every 100 ms: every update must be admitted (the caBundle trusts the next CA before it is served, and
 // the old one until every replica has moved on). Rotations are counted by the certificate the webhook
@@ -36,10 +36,10 @@ before(async () => {
   const created = kubectlResult(['apply', '-f', '-'],
     `apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: ${POOL}, namespace: ${NS}}\nspec: {addresses: [198.51.100.8/29], autoAssign: false}\n`);
   assert.ok(created.ok, created.stderr);
-  // Without its year-long pair the controller mints a 20 s one at once, then keeps rotating.
+  // Without its year-long pair the controller mints a 15 s one at once, then keeps rotating.
   await stopDaemon(join(paths.run, 'controller.pid'), 'SIGTERM');
   await client.delete(Secrets, NS, 'metallb-webhook-cert').catch(() => undefined);
-  ensureController(paths, ports, ['--webhook-cert-validity=20s', '--webhook-rotation-settle=2s']);
+  ensureController(paths, ports, ['--webhook-cert-validity=15s', '--webhook-rotation-settle=2s']);
   await waitFor('admission through the restarted controller', () => kubectlResult(['annotate', '--overwrite', 'ipaddresspool', POOL, '-n', NS, 'l2lb.dev/rotation-probe=start']).ok, 60_000, 250);
 });
 
