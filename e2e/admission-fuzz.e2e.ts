@@ -83,7 +83,7 @@ async function send(fuzz: FuzzCase): Promise<Outcome> {
 function problem(fuzz: FuzzCase, outcome: Outcome): string | undefined {
   const { status, message } = outcome;
   if (status === 0) return `no answer (${message})`;
-  if (status >= 500) return `${status}: ${message.slice(0, 300)}`;
+  if (status >= 500) return `${status}: ${message.slice(0, 600)}`;
   if (status === 201 || status === 413) return undefined; // admitted; or over the API server's body limit
   if (message.includes('denied the request')) {
     // The webhook's own words: `<kind> "<name>": <field>[ <value>]: <reason>`.
@@ -119,7 +119,7 @@ test(`${COUNT} mutated manifests through the API server: no 5xx, no timeout, eve
       const wrong = problem(fuzz, outcome);
       if (wrong !== undefined) problems.push(`#${i} ${fuzz.kind} ${fuzz.mutation}: ${wrong}`);
       if (++done === 500) rssWarm = controllerRssMb();
-      if (done % 2_000 === 0) console.log(`admission fuzz: ${done}/${cases.length} in ${Math.round((Date.now() - started) / 1000)} s`);
+      if (done % 2_000 === 0) console.log(`admission fuzz: ${done}/${cases.length} in ${Math.round((Date.now() - started) / 1000)} s, controller RSS ${controllerRssMb()} MB`);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
