@@ -39,6 +39,9 @@ const SETTLE_MS = 1_000;
  *  and speakers descheduled while kube-apiserver starting saturates both cores (62 ms seen once). */
 const CONTROL_PLANE_GRACE_MS = 100;
 
+/** Once settled, a silence shorter than this is a late reply, not a missing owner (see judgeFault). */
+const LATE_REPLY_MS = 100;
+
 /** Whether the fault hits one node (the others hit the control plane). */
 export function nodeFault(kind: FaultKind): boolean {
   return !(kind.startsWith('controller') || kind.startsWith('kube-apiserver') || kind.startsWith('etcd'));
@@ -363,9 +366,15 @@ export function judgeFault(rounds: readonly WatchRound[], ips: readonly string[]
     if (unanswered > unansweredMs) [unansweredMs, worst] = [unanswered, `${ip} on ${segment}`];
     doubleMs = Math.max(doubleMs, longestRun(rounds, ip, fault.startMs, windowEnd, (nodes) => nodes.length > 1));
     if (controlPlane && unanswered > CONTROL_PLANE_GRACE_MS) failures.push(`${ip} unanswered on ${segment} for ${unanswered} ms during a ${fault.kind}`);
-    const wrong = settled.find((r) => (r.answers.get(ip) ?? []).length !== 1);
+    // Settled: never two MACs, and never silent for LATE_REPLY_MS or more. A shorter silence is a reply
+    // that came after the prober's round (a speaker's event loop stalled, as a freshly started one does
+    // for up to ~100 ms: issue 16's reply thread removes that wait), not an address without an owner.
+    const double = settled.find((r) => (r.answers.get(ip) ?? []).length > 1);
+    const silentMs = settled.length === 0 ? 0 : longestRun(settled, ip, settled[0]!.t, windowEnd, (nodes) => nodes.length === 0);
+    const wrong = double ?? (silentMs >= LATE_REPLY_MS ? settled.find((r) => (r.answers.get(ip) ?? []).length === 0) : undefined);
     if (wrong !== undefined) {
-      failures.push(`${ip} answered on ${segment} by [${(wrong.answers.get(ip) ?? []).join(', ')}] ${wrong.t - fault.endMs} ms after a ${fault.kind}${fault.node === undefined ? '' : ` on ${fault.node}`} ended`);
+      failures.push(`${ip} answered on ${segment} by [${(wrong.answers.get(ip) ?? []).join(', ')}]${double === undefined ? ` for ${silentMs} ms` : ''} `
+        + `${wrong.t - fault.endMs} ms after a ${fault.kind}${fault.node === undefined ? '' : ` on ${fault.node}`} ended`);
     }
   }
   if (settled.length === 0) failures.push(`no probe round on ${segment} from 1 s after the ${fault.kind} ended to the next fault`);
