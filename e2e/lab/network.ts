@@ -40,6 +40,10 @@ function freshNamespace(ns: string): void {
   sysctl(ns, 'net.ipv6.conf.all.accept_dad', '0');
   sysctl(ns, 'net.ipv6.conf.default.accept_dad', '0');
   sysctl(ns, 'net.ipv6.conf.default.accept_ra', '0');
+  // A link flap must not cost a node its IPv6 address (the kernel flushes them on admin down by default;
+  // a real host's network manager puts them back): the fault tests flap links, later tests use the address.
+  sysctl(ns, 'net.ipv6.conf.all.keep_addr_on_down', '1');
+  sysctl(ns, 'net.ipv6.conf.default.keep_addr_on_down', '1');
 }
 
 export function ensureSegments(): boolean {
