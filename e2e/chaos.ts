@@ -327,8 +327,13 @@ spec: {ipAddressPools: [chaos-v6], interfaces: [eth0]}
     return mergeVerdicts(segments.map(({ name, rounds, ips }) => judgeFault(rounds, ips, fault, windowEnd, name)));
   }
 
+  /** Stops the probers and removes the Services, slices, pools and advertisements (later tests expect
+   *  a lab without them: kube-ipvs0 empty, no address taken). */
   async close(): Promise<void> {
     await Promise.all([this.watch.stop(), this.watchEth1.stop()]);
+    kubectl('delete', 'services,endpointslices', '--all', '-n', NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=300s');
+    kubectl('delete', 'l2advertisement/chaos-v4', 'l2advertisement/chaos-v6', 'ipaddresspool/chaos-v4', 'ipaddresspool/chaos-v6',
+      '-n', 'metallb-system', '--ignore-not-found', '--wait=true');
     this.client.close();
   }
 }
