@@ -20,6 +20,7 @@ import { isMainModule } from '../operator/kit/main-module.js';
 import { Services, type KubeObject } from '../operator/kit/resources.js';
 import { L2Watch, type WatchRound } from './lab/census.js';
 import { setEndpoints } from './lab/endpoints.js';
+import { seededRandom } from './lab/random.js';
 import { kubectl, kubectlResult } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
 import { readPid, stopDaemon, waitFor } from './lab/processes.js';
@@ -73,18 +74,6 @@ export interface ChaosReport {
   readonly rss: ReadonlyArray<{ program: string; startMb: number; warmMb: number; peakMb: number; endMb: number }>;
   readonly passed: boolean;
   readonly failures: readonly string[];
-}
-
-/** mulberry32: a small seeded generator, so a run can be replayed with SEED=. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function ip(...args: string[]): void {
@@ -416,7 +405,7 @@ export function judgeRss(samples: readonly RssSample[]): Array<{ program: string
 
 export async function runChaos(options: { minutes: number; seed: number; progress?: (line: string) => void }): Promise<ChaosReport> {
   const say = options.progress ?? ((line: string) => console.log(line));
-  const next = random(options.seed);
+  const next = seededRandom(options.seed);
   say(`chaos: seed ${options.seed}, ${options.minutes} min; bringing the lab up`);
   const field = await ChaosField.open();
   try {

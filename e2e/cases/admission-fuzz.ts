@@ -5,6 +5,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
+import { seededRandom } from '../lab/random.js';
 
 export interface FuzzCase {
   readonly kind: 'IPAddressPool' | 'L2Advertisement';
@@ -19,18 +20,6 @@ interface Manifest {
   kind: string;
   metadata: { name: string; namespace?: string; [key: string]: unknown };
   spec?: Record<string, unknown>;
-}
-
-/** mulberry32: small, seeded, good enough to pick mutations. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function guideManifests(guidesDir: string): Manifest[] {
