@@ -117,14 +117,13 @@ async function main(): Promise<void> {
   // The Lease publishes the interfaces we can answer on: none while we cannot answer at all, so a peer
   // that still sees our Lease renewed (the API reached by another path than the broken link) does not
   // hand our addresses back to a node that has fallen silent.
-  let answeringNow = (): boolean => true;
-  let rejudgeAnswering = (): void => undefined;
-  const publishInterfaces = (names: readonly string[] = interfaces.current()): void => heartbeat.setInterfaces(answeringNow() ? names : []);
+  const answering = new Answering(wire, options.answerGraceMs);
+  const publishInterfaces = (names: readonly string[] = interfaces.current()): void => heartbeat.setInterfaces(answering.answering ? names : []);
   const interfaces = new SteadyInterfaces(() => wire.usableInterfaces(), options.answerGraceMs, (names) => {
     logger.info('usable interfaces', { interfaces: names });
     // An interface gone for the grace is usually a broken responder past the same grace: fall silent
     // first, so the Lease never shows peers the remaining interfaces of a node that cannot answer.
-    rejudgeAnswering();
+    healthChanged();
     publishInterfaces(names);
     enqueue();
   });
@@ -136,8 +135,6 @@ async function main(): Promise<void> {
     return data === undefined ? undefined : Buffer.from(data, 'base64');
   };
   memberlist.on({ add: (s) => peers.setKey(keyFrom(s)), update: (_, s) => peers.setKey(keyFrom(s)), delete: () => peers.setKey(undefined) });
-  const answering = new Answering(wire, options.answerGraceMs);
-  answeringNow = () => answering.answering;
   collectProcessMetrics();
   registerK8sClientMetrics(registry, kitMetrics, () => ({ loaded: pools.hasSynced() && advertisements.hasSynced(), stale: configStale(pools.list()) }));
   let peersAlive: () => number = () => 0;
@@ -181,7 +178,6 @@ async function main(): Promise<void> {
     enqueue();
   };
   healthChanged = judgeAnswering;
-  rejudgeAnswering = judgeAnswering;
   const livenessTicker = setInterval(() => {
     judgeAnswering();
     if (reconciler.livenessChanged()) enqueue();
