@@ -27,6 +27,8 @@ interface Candidate {
   readonly process: ChildProcess;
   /** Wall-clock times (ms) at which it logged each message. */
   readonly logged: Map<string, number>;
+  /** Every log line, for a failure's message. */
+  readonly lines: string[];
   readonly exited: Promise<number | null>;
 }
 
@@ -49,7 +51,9 @@ function startCandidate(identity: string): Candidate {
     `--lease-duration=${LEASE_MS}ms`, `--renew-deadline=${RENEW_MS}ms`, `--retry-period=${RETRY_MS}ms`],
   { stdio: ['ignore', 'ignore', 'pipe'] });
   const logged = new Map<string, number>();
+  const lines: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => {
+    lines.push(line);
     try {
       const entry = JSON.parse(line) as { msg: string; ts: string };
       if (!logged.has(entry.msg)) logged.set(entry.msg, Date.parse(entry.ts));
@@ -58,7 +62,7 @@ function startCandidate(identity: string): Candidate {
     }
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { identity, process: child, logged, exited };
+  return { identity, process: child, logged, lines, exited };
 }
 
 async function holder(): Promise<string> {
@@ -106,7 +110,7 @@ test('a leader stopped with SIGTERM releases the lease and is replaced within on
     const stoppedAt = Date.now();
     leader.process.kill('SIGTERM');
     assert.equal(await leader.exited, 0, 'graceful shutdown exits 0');
-    assert.ok(leader.logged.has('released the lease'));
+    assert.ok(leader.logged.has('released the lease'), `no release logged; its last lines:\n${leader.lines.slice(-8).join('\n')}`);
     await waitFor('the standby to lead', () => standby.logged.has('became leader'), 5000, 20);
     const takeoverMs = standby.logged.get('became leader')! - stoppedAt;
     console.log(`# takeover after SIGTERM: ${takeoverMs} ms (bound ${RETRY_MS} ms + ${SLACK_MS} ms slack)`);

@@ -102,6 +102,19 @@ interface Trial {
   readonly recoveredMs: number | undefined;
   /** Long flaps: link up → one node answers, for good (the rest of the trial's window). */
   readonly singleAfterUpMs: number | undefined;
+  /** What answered, at each change from link down on (ms after link up): a failure's message. */
+  readonly timeline: string;
+}
+
+function timeline(rounds: readonly WatchRound[], ip: string, up: number): string {
+  const changes: string[] = [];
+  let last: string | undefined;
+  for (const round of rounds) {
+    const now = answers(round, ip) || 'none';
+    if (now !== last) changes.push(`${round.t - up}:${now}`);
+    last = now;
+  }
+  return changes.join(' ');
 }
 
 async function flap(ms: number): Promise<Trial[]> {
@@ -118,14 +131,17 @@ async function flap(ms: number): Promise<Trial[]> {
   return [V4, v6].map((ip) => {
     if (ms < LIVENESS_DEADLINE_MS) {
       const back = watch.rounds.find((round) => round.t >= up && answers(round, ip) === owner);
-      return { ip, recoveredMs: back === undefined ? undefined : back.t - up, singleAfterUpMs: undefined };
+      return { ip, recoveredMs: back === undefined ? undefined : back.t - up, singleAfterUpMs: undefined, timeline: timeline(watch.rounds.filter((round) => round.t >= down && round.t < end), ip, up) };
     }
     const moved = watch.rounds.find((round) => round.t >= down && answers(round, ip) === heir);
     const window = watch.rounds.filter((round) => round.t >= up && round.t < end);
     let lastBad = -1;
     window.forEach((round, i) => { if (answers(round, ip).split(',').length !== 1 || answers(round, ip) === '') lastBad = i; });
     const settled = window[lastBad + 1];
-    return { ip, recoveredMs: moved === undefined ? undefined : moved.t - down, singleAfterUpMs: settled === undefined ? undefined : settled.t - up };
+    return {
+      ip, recoveredMs: moved === undefined ? undefined : moved.t - down, singleAfterUpMs: settled === undefined ? undefined : settled.t - up,
+      timeline: timeline(watch.rounds.filter((round) => round.t >= down && round.t < end), ip, up),
+    };
   });
 }
 
@@ -142,10 +158,10 @@ for (const ms of [50, 300, 1_000, 3_000]) {
         + (short ? '' : `; link up → one node (ms): ${V4}: ${figure(V4, (t) => t.singleAfterUpMs)}; ${v6}: ${figure(v6, (t) => t.singleAfterUpMs)}`));
       for (const trial of trials) {
         if (short) {
-          assert.ok(trial.recoveredMs !== undefined && trial.recoveredMs <= 250, `${trial.ip}: answered ${trial.recoveredMs ?? 'never'} ms after link up (bound 250 ms)`);
+          assert.ok(trial.recoveredMs !== undefined && trial.recoveredMs <= 250, `${trial.ip}: answered ${trial.recoveredMs ?? 'never'} ms after link up (bound 250 ms); ms after link up:what answered: ${trial.timeline}`);
         } else {
-          assert.ok(trial.recoveredMs !== undefined && trial.recoveredMs <= 1_000, `${trial.ip}: ${heir} answered ${trial.recoveredMs ?? 'never'} ms after link down (bound 1 s)`);
-          assert.ok(trial.singleAfterUpMs !== undefined && trial.singleAfterUpMs <= 1_000, `${trial.ip}: one node answered ${trial.singleAfterUpMs ?? 'never'} ms after link up (bound 1 s)`);
+          assert.ok(trial.recoveredMs !== undefined && trial.recoveredMs <= 1_000, `${trial.ip}: ${heir} answered ${trial.recoveredMs ?? 'never'} ms after link down (bound 1 s); ms after link up:what answered: ${trial.timeline}`);
+          assert.ok(trial.singleAfterUpMs !== undefined && trial.singleAfterUpMs <= 1_000, `${trial.ip}: one node answered ${trial.singleAfterUpMs ?? 'never'} ms after link up (bound 1 s); ms after link up:what answered: ${trial.timeline}`);
         }
       }
     });

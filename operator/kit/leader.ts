@@ -289,12 +289,14 @@ export class LeaderElector {
     if (this.lease === undefined) return;
     const { namespace, name } = this.config;
     try {
-      // Bounded by the fence: past it the lease may be someone else's, and the resourceVersion says so.
+      // Safe however long it takes: the update carries the resourceVersion we last wrote, so if the lease
+      // has since become someone else's it is refused (409). The bound only keeps shutdown short; one
+      // attempt's budget, since a loaded API server can take longer than a retryPeriod to answer.
       await this.client.update<Lease>(Leases, {
         ...this.lease,
         metadata: { ...this.lease.metadata, namespace, name },
         spec: { ...this.lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) },
-      }, { timeoutMs: Math.max(1, Math.min(this.config.retryPeriodMs, this.fenceAt - this.now())) });
+      }, { timeoutMs: this.config.renewDeadlineMs });
       this.logger.info('released the lease');
     } catch (error) {
       this.logger.warn('releasing the lease failed; a successor waits for it to expire', { error: errorText(error) });

@@ -194,10 +194,11 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
 
   port.on('message', (message: ToWorker) => {
     if (message.type === 'silent') {
-      if (message.silent && !silent) {
-        for (let i = 0; i < 3; i++) send('goodbye');
-        hangUp();
-      }
+      // Silence is said by UDP goodbye alone; the TCP links stay open. We fall silent mostly because a
+      // link is down, and a FIN sent then waits in the kernel for the link and the neighbour: it reached
+      // the peer 1 s after we had resumed, read as a fresh goodbye, and the peer took our addresses back
+      // for 50 ms. A crash while silent still closes them.
+      if (message.silent && !silent) for (let i = 0; i < 3; i++) send('goodbye');
       silent = message.silent;
       if (!silent) {
         send('alive');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,6 +241,43 @@ describe('PeerHeartbeats: a crashed peer', () => {
     } finally {
       child.kill('SIGKILL');
       await a.stop();
+    }
+  });
+});
+
+describe('PeerHeartbeats: a peer that falls silent', () => {
+  /** node-b's established TCP links to node-a's heartbeat port, as the kernel lists them. */
+  const linksFromB = (port: number): number => execFileSync('ss', ['-Htn', 'state', 'established', 'src', '127.0.0.2', 'dst', `127.0.0.1:${port}`],
+    { encoding: 'utf8' }).split('\n').filter((line) => line.trim() !== '').length;
+
+  it('says goodbye by UDP and keeps its TCP link (a FIN a dead link delays would read as a goodbye after it resumed)', async () => {
+    const port = await freeUdpPort();
+    const a = new PeerHeartbeats('node-a', () => undefined, silentLogger, { port, bindAddress: '127.0.0.1' });
+    const b = new PeerHeartbeats('node-b', () => undefined, silentLogger, { port, bindAddress: '127.0.0.2' });
+    try {
+      await a.setPeers(new Map([['node-b', '127.0.0.2']]));
+      await b.setPeers(new Map([['node-a', '127.0.0.1']]));
+      a.setKey(SECRET);
+      b.setKey(SECRET);
+      await Promise.all([a.start(), b.start()]);
+      const started = Date.now();
+      while (linksFromB(port) === 0 && Date.now() - started < 3_000) await sleep(20);
+      assert.equal(linksFromB(port), 1, 'node-b dials node-a');
+
+      b.setSilent(true);
+      await sleep(300);
+      const goodbye = a.goodbyeMs('node-b');
+      assert.ok(goodbye !== undefined, 'node-a was told goodbye');
+      assert.equal(peerLiveness({ lastHeardMs: a.lastHeardMs('node-b')!, goodbyeMs: goodbye }, Date.now()).alive, false);
+      assert.equal(linksFromB(port), 1, 'the link stays open while silent');
+
+      b.setSilent(false);
+      await sleep(300);
+      assert.ok(a.lastHeardMs('node-b')! > goodbye, 'heard alive again');
+      assert.equal(a.goodbyeMs('node-b'), goodbye, 'no second goodbye after resuming');
+      assert.equal(linksFromB(port), 1, 'still one link');
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
     }
   });
 });
