@@ -30,6 +30,20 @@ export function labWebhookConfiguration(port: number): string {
   return documents.map((d) => dump(d)).join('---\n');
 }
 
+interface Workload {
+  spec: { template: { spec: { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } };
+}
+
+/** NODE_OPTIONS of a program's container in config/manager, so that the lab's processes run with the
+ *  V8 limits the manifests ship (a memory test of anything else would judge another program). */
+export function manifestNodeOptions(program: 'controller' | 'speaker'): Record<string, string> {
+  const workload = loadAll(readFileSync(join(repoRoot, 'config', 'manager', `${program}.yaml`), 'utf8'))[0] as Workload;
+  const container = workload.spec.template.spec.containers.find((c) => c.name === program);
+  const value = container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  if (value === undefined) throw new Error(`config/manager/${program}.yaml: container ${program} has no NODE_OPTIONS`);
+  return { NODE_OPTIONS: value };
+}
+
 export async function operatorPorts(stateFile: string): Promise<OperatorPorts> {
   try {
     return JSON.parse(readFileSync(stateFile, 'utf8')) as OperatorPorts;
@@ -62,7 +76,7 @@ export function ensureController(paths: { run: string; logs: string; credentials
       `--kubeconfig=${join(paths.credentials, 'controller.kubeconfig')}`, '--identity=lab-controller',
       `--http-port=${ports.controllerHttp}`, '--http-host=127.0.0.1',
       `--webhook-port=${ports.webhook}`, '--webhook-host=127.0.0.1', '--webhook-ip=127.0.0.1', ...extraArgs],
-    logFile: join(paths.logs, 'controller.log'), pidFile, env: otelEnv('l2lb-controller'),
+    logFile: join(paths.logs, 'controller.log'), pidFile, env: { ...otelEnv('l2lb-controller'), ...manifestNodeOptions('controller') },
   });
   return true;
 }
@@ -84,7 +98,7 @@ export function ensureAnnouncers(paths: { run: string; logs: string; credentials
       name: `announcer-${node}`, command: process.execPath, netns: node,
       args: [join(repoRoot, 'dist', 'operator', 'speaker-main.js'), `--node=${node}`,
         `--kubeconfig=${join(paths.credentials, 'speaker.node.kubeconfig')}`, '--http-port=7472', '--http-host=127.0.0.1'],
-      logFile: join(paths.logs, `announcer-${node}.log`), pidFile, env: otelEnv('l2lb-speaker'),
+      logFile: join(paths.logs, `announcer-${node}.log`), pidFile, env: { ...otelEnv('l2lb-speaker'), ...manifestNodeOptions('speaker') },
     });
     started.push(node);
   }

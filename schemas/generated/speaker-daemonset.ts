@@ -70,7 +70,7 @@ export const speakerDaemonSet: DaemonSet = {
               },
               {
                 "name": "NODE_OPTIONS",
-                "value": "--max-old-space-size=448"
+                "value": "--max-old-space-size=448 --max-semi-space-size=8"
               }
             ],
             "ports": [
