@@ -25,6 +25,8 @@ export class NodeHeartbeat {
   private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
   private interfaces: readonly string[] = [];
+  private writing: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | undefined;
 
   constructor(
     private readonly client: KubeClient,
@@ -62,7 +64,22 @@ export class NodeHeartbeat {
     };
   }
 
-  private async renew(): Promise<void> {
+  /** One write at a time, in order, each built when it is sent: a renewal already in flight when the
+   *  interfaces change could otherwise land after the write that publishes the change (two requests on
+   *  two connections) and show peers interfaces we no longer answer on until the next renewal, 2 s
+   *  later. Changes while a write is in flight coalesce into one write after it. */
+  private renew(): Promise<void> {
+    if (this.queued !== undefined) return this.queued;
+    const queued = this.writing.then(() => {
+      this.queued = undefined;
+      return this.write();
+    });
+    this.queued = queued;
+    this.writing = queued;
+    return queued;
+  }
+
+  private async write(): Promise<void> {
     try {
       await this.client.apply(Leases, this.lease(), 'l2lb-announcer');
     } catch (error) {

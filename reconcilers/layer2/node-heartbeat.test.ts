@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { KubeClient } from '../../operator/kit/kube-client.js';
+import { silentLogger } from '../../operator/kit/log.js';
+import { INTERFACES_ANNOTATION, NodeHeartbeat, type HeartbeatLease } from './node-heartbeat.js';
+
+/** A client whose Lease writes stay in flight until the test lets each one land. */
+class HeldWrites {
+  readonly sent: string[] = [];
+  private readonly pending: Array<() => void> = [];
+  readonly client = {
+    apply: (_type: unknown, lease: HeartbeatLease) => {
+      this.sent.push(lease.metadata.annotations?.[INTERFACES_ANNOTATION] ?? '');
+      return new Promise<void>((resolve) => this.pending.push(resolve));
+    },
+    delete: () => Promise.resolve(),
+  } as unknown as KubeClient;
+
+  inFlight(): number {
+    return this.pending.length;
+  }
+
+  land(): void {
+    this.pending.shift()?.();
+  }
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('NodeHeartbeat', () => {
+  it('writes one renewal at a time, each with the interfaces of when it is sent; changes in flight coalesce', async () => {
+    const writes = new HeldWrites();
+    const heartbeat = new NodeHeartbeat(writes.client, 'metallb-system', 'node-a', silentLogger);
+    heartbeat.setInterfaces(['eth0', 'eth1']);
+    heartbeat.start();
+    await settle();
+    assert.deepEqual(writes.sent, ['eth0,eth1']);
+
+    // The link goes down while the renewal is in flight: nothing overtakes it...
+    heartbeat.setInterfaces(['eth1']);
+    heartbeat.setInterfaces([]);
+    await settle();
+    assert.equal(writes.inFlight(), 1, 'no second write while one is in flight');
+    // ...and once it lands, one write carries the latest interfaces.
+    writes.land();
+    await settle();
+    assert.deepEqual(writes.sent, ['eth0,eth1', '']);
+    writes.land();
+    await settle();
+    assert.equal(writes.inFlight(), 0);
+
+    const stopped = heartbeat.stop();
+    writes.land();
+    await stopped;
+  });
+});
