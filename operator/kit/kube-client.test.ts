@@ -72,4 +72,20 @@ describe('KubeClient', () => {
     await client.update(ConfigMaps, { metadata: { namespace: 'ns', name: 'x' } });
     assert.deepEqual(seen.map((s) => s.method), ['GET', 'PUT', 'PUT']);
   });
+
+  it('a guarded write asks its guard again once its socket can carry it, and is not sent if fenced by then', async () => {
+    seen.length = 0;
+    // A process frozen between the first check and its socket: the fence has passed when it thaws.
+    let asked = 0;
+    let leading = false;
+    const fenced = client.withWriteGuard(() => (++asked === 1 || leading ? undefined : 'renewDeadline passed'));
+    await assert.rejects(fenced.create(ConfigMaps, { metadata: { namespace: 'ns', name: 'x' } }), /not sent: renewDeadline passed/);
+    assert.equal(asked, 2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(seen.length, 0, 'nothing reached the server');
+    // Leading: both checks pass, and the write goes.
+    leading = true;
+    await fenced.create(ConfigMaps, { metadata: { namespace: 'ns', name: 'x' } });
+    assert.deepEqual(seen.map((s) => s.method), ['POST']);
+  });
 });

@@ -190,7 +190,29 @@ export class KubeClient {
       if (options.timeoutMs !== undefined) {
         request.setTimeout(options.timeoutMs, () => request.destroy(new Error(`${method} ${path}: no answer in ${options.timeoutMs} ms`)));
       }
-      request.end(body);
+      if (method === 'GET' || this.writeGuard === undefined) {
+        request.end(body);
+        return;
+      }
+      // A guarded write waits for its socket to be able to carry it (a kept-alive one, or a new one
+      // connected) and asks the guard again then: end() before that only buffers the bytes, and a process
+      // frozen while they wait would send them after the thaw, past the fence (the fencing e2e test saw
+      // an Event POST arrive after the standby had acquired).
+      request.once('socket', (socket) => {
+        const ready = (): void => {
+          const late = this.writeGuard?.();
+          if (late === undefined) {
+            request.end(body);
+            return;
+          }
+          request.removeAllListeners('error');
+          request.on('error', () => undefined);
+          request.destroy();
+          reject(new WriteFencedError(method, path, late));
+        };
+        if (!socket.connecting) ready();
+        else socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', ready);
+      });
     });
     return await send(0);
   }
