@@ -128,10 +128,11 @@ async function flap(ms: number): Promise<Trial[]> {
   const up = Date.now();
   await sleep(ms < LIVENESS_DEADLINE_MS ? 1_000 : 2_000);
   const end = Date.now();
+  const trialRounds = watch.rounds.filter((round) => round.t >= down && round.t < end);
   return [V4, v6].map((ip) => {
     if (ms < LIVENESS_DEADLINE_MS) {
       const back = watch.rounds.find((round) => round.t >= up && answers(round, ip) === owner);
-      return { ip, recoveredMs: back === undefined ? undefined : back.t - up, singleAfterUpMs: undefined, timeline: timeline(watch.rounds.filter((round) => round.t >= down && round.t < end), ip, up) };
+      return { ip, recoveredMs: back === undefined ? undefined : back.t - up, singleAfterUpMs: undefined, timeline: timeline(trialRounds, ip, up) };
     }
     const moved = watch.rounds.find((round) => round.t >= down && answers(round, ip) === heir);
     const window = watch.rounds.filter((round) => round.t >= up && round.t < end);
@@ -140,7 +141,7 @@ async function flap(ms: number): Promise<Trial[]> {
     const settled = window[lastBad + 1];
     return {
       ip, recoveredMs: moved === undefined ? undefined : moved.t - down, singleAfterUpMs: settled === undefined ? undefined : settled.t - up,
-      timeline: timeline(watch.rounds.filter((round) => round.t >= down && round.t < end), ip, up),
+      timeline: timeline(trialRounds, ip, up),
     };
   });
 }
