@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { judgeFault, type FaultRecord } from './chaos.js';
+import { answerTimeline, judgeFault, type FaultRecord } from './chaos.js';
 import type { WatchRound } from './lab/census.js';
 
 const IP = '192.168.1.200';
@@ -27,5 +27,13 @@ describe('judgeFault', () => {
     const restart: FaultRecord = { kind: 'etcd restart', startMs: 0, endMs: 1_000 };
     assert.equal(judgeFault(rounds((t) => (t >= 500 && t < 640 ? [] : ['lab-node-1'])), [IP], restart, 4_000).failures.length, 1);
     assert.equal(judgeFault(rounds((t) => (t >= 500 && t < 560 ? [] : ['lab-node-1'])), [IP], restart, 4_000).failures.length, 0);
+  });
+});
+
+describe('answerTimeline', () => {
+  it('lists the rounds at which the answering nodes changed, inside the window only', () => {
+    const who = (t: number): string[] => (t < 1_000 ? ['lab-node-3'] : t < 1_100 ? [] : t < 1_200 ? ['lab-node-1', 'lab-node-3'] : ['lab-node-1']);
+    assert.deepEqual(answerTimeline(rounds(who), IP, 500, 3_000).map(({ t, nodes }) => `${t}:${nodes.join('+')}`),
+      ['500:lab-node-3', '1000:', '1100:lab-node-1+lab-node-3', '1200:lab-node-1']);
   });
 });

@@ -11,7 +11,7 @@
 //   MINUTES=10 SEED=7 node dist/e2e/chaos.js
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../operator/kit/kube-client.js';
@@ -74,6 +74,8 @@ export interface ChaosReport {
   readonly rss: ReadonlyArray<{ program: string; startMb: number; warmMb: number; peakMb: number; endMb: number }>;
   readonly passed: boolean;
   readonly failures: readonly string[];
+  /** For each failing fault: who answered its worst address, and what the speakers logged (see faultEvidence). */
+  readonly evidence: readonly string[];
 }
 
 function ip(...args: string[]): void {
@@ -316,6 +318,19 @@ spec: {ipAddressPools: [chaos-v6], interfaces: [eth0]}
     return mergeVerdicts(segments.map(({ name, rounds, ips }) => judgeFault(rounds, ips, fault, windowEnd, name)));
   }
 
+  /** What a failing fault looked like: the answers to its worst address whenever they changed, and the
+   *  speakers' log lines from the fault's start to 2 s after its end (later runs of the lab replace the
+   *  logs, so a CI failure keeps only what is printed). */
+  evidence(fault: FaultRecord, windowEnd: number, verdict: FaultVerdict): string {
+    const [ip, , segment] = verdict.worst.split(' ');
+    const rounds = segment === 'eth1' ? this.watchEth1.rounds : this.watch.rounds;
+    const at = (t: number): string => `${t - fault.endMs >= 0 ? '+' : ''}${t - fault.endMs}`;
+    const lines = [`evidence: ${fault.kind}${fault.node === undefined ? '' : ` on ${fault.node}`}, ${fault.endMs - fault.startMs} ms long; ms after its end`];
+    lines.push(`  ${verdict.worst}: ${answerTimeline(rounds, ip ?? '', fault.startMs, windowEnd).map(({ t, nodes }) => `${at(t)}:${nodes.join('+') || 'none'}`).join(' ')}`);
+    lines.push(...speakerLogLines(fault.startMs - 200, Math.min(windowEnd, fault.endMs + 2_000), 60).map(({ t, line }) => `  ${at(t)} ${line}`));
+    return lines.join('\n');
+  }
+
   /** Stops the probers and removes the Services, slices, pools and advertisements (later tests expect
    *  a lab without them: kube-ipvs0 empty, no address taken). */
   async close(): Promise<void> {
@@ -325,6 +340,38 @@ spec: {ipAddressPools: [chaos-v6], interfaces: [eth0]}
       '-n', 'metallb-system', '--ignore-not-found', '--wait=true');
     this.client.close();
   }
+}
+
+/** The rounds of [from, to) at which the nodes answering `ip` changed. */
+export function answerTimeline(rounds: readonly WatchRound[], ip: string, from: number, to: number): Array<{ t: number; nodes: readonly string[] }> {
+  const changes: Array<{ t: number; nodes: readonly string[] }> = [];
+  for (const round of rounds) {
+    if (round.t < from || round.t >= to) continue;
+    const nodes = round.answers.get(ip) ?? [];
+    if (changes.at(-1)?.nodes.join() !== nodes.join()) changes.push({ t: round.t, nodes });
+  }
+  return changes;
+}
+
+/** The speakers' log lines (all but debug) logged in [from, to), oldest first, at most `limit`. */
+function speakerLogLines(from: number, to: number, limit: number): Array<{ t: number; line: string }> {
+  const lines: Array<{ t: number; line: string }> = [];
+  for (const node of NODES) {
+    const file = join(labPaths().logs, `announcer-${node}.log`);
+    if (!existsSync(file)) continue;
+    for (const text of readFileSync(file, 'utf8').split('\n')) {
+      try {
+        const { ts, level, msg, component: _c, node: _n, ...rest } = JSON.parse(text) as Record<string, unknown>;
+        const t = Date.parse(String(ts));
+        if (level === 'debug' || !(t >= from && t < to)) continue;
+        lines.push({ t, line: `${node} ${String(level)} ${String(msg)} ${JSON.stringify(rest)}` });
+      } catch {
+        // not a log record (a runtime's own output)
+      }
+    }
+  }
+  lines.sort((a, b) => a.t - b.t);
+  return lines.length <= limit ? lines : [...lines.slice(0, limit), { t: lines[limit]!.t, line: `… ${lines.length - limit} more` }];
 }
 
 export interface FaultVerdict {
@@ -434,6 +481,7 @@ export async function runChaos(options: { minutes: number; seed: number; progres
 function report(options: { minutes: number; seed: number }, field: ChaosField, faults: readonly FaultRecord[], changed: number, samples: readonly RssSample[]): ChaosReport {
   const byKind = new Map<FaultKind, KindFigures>();
   const failures: string[] = [];
+  const evidence: string[] = [];
   faults.forEach((fault, i) => {
     const figures = byKind.get(fault.kind) ?? { kind: fault.kind, count: 0, longestUnansweredMs: 0, worst: '', longestDoubleMs: 0, failures: [] };
     byKind.set(fault.kind, figures);
@@ -445,6 +493,7 @@ function report(options: { minutes: number; seed: number }, field: ChaosField, f
     }
     figures.longestDoubleMs = Math.max(figures.longestDoubleMs, verdict.doubleMs);
     figures.failures.push(...verdict.failures);
+    if (verdict.failures.length > 0 && evidence.length < 3) evidence.push(field.evidence(fault, faults[i + 1]?.startMs ?? Number.MAX_SAFE_INTEGER, verdict));
   });
   for (const figures of byKind.values()) failures.push(...figures.failures.slice(0, 3));
   if (changed > 0) failures.push(`${changed} Services changed address`);
@@ -452,7 +501,7 @@ function report(options: { minutes: number; seed: number }, field: ChaosField, f
   for (const { program, warmMb, endMb } of rss) {
     if (endMb > warmMb * 1.2) failures.push(`${program} RSS grew from ${warmMb} MB (warm) to ${endMb} MB`);
   }
-  return { seed: options.seed, minutes: options.minutes, faults, byKind: [...byKind.values()], addressesChanged: changed, rss, passed: failures.length === 0, failures };
+  return { seed: options.seed, minutes: options.minutes, faults, byKind: [...byKind.values()], addressesChanged: changed, rss, passed: failures.length === 0, failures, evidence };
 }
 
 export function formatReport(report: ChaosReport): string {
@@ -462,6 +511,7 @@ export function formatReport(report: ChaosReport): string {
   lines.push(`addresses changed: ${report.addressesChanged}`);
   for (const r of report.rss) lines.push(`RSS ${r.program}: start ${r.startMb}, warm ${r.warmMb}, peak ${r.peakMb}, end ${r.endMb} MB`);
   lines.push(report.passed ? 'PASSED' : `FAILED: ${report.failures.join('; ')}`);
+  lines.push(...report.evidence);
   return lines.join('\n');
 }
 
