@@ -14,6 +14,8 @@ import { kubectlResult } from './lab/kubectl.js';
 import { labDown, labPaths, labUp } from './lab/lab.js';
 import { waitFor } from './lab/processes.js';
 import { arpAnswers, nodeOfMac, Prober, servedBy } from './lab/wire.js';
+import { LAB_OBSERVABILITY_PORTS } from './lab/observability.js';
+import { attribute, promQuery, spanTree, tracesOf, type TraceSpan } from './lab/telemetry.js';
 
 const NODES = ['lab-node-1', 'lab-node-2', 'lab-node-3'];
 const guides = join(repoRoot, 'config', 'samples', 'guides');
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
   say('Bringing up the lab: a real kube-apiserver, three nodes on one Layer 2 segment, l2lb in MetalLB\'s place');
   await labUp(3, (message) => console.log(`   ${message}`));
   const client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-demo');
+  const demoStarted = new Date();
   try {
     say('The nodes, as the API server sees them');
     run('get', 'nodes', '-o', 'wide');
@@ -88,6 +91,7 @@ async function main(): Promise<void> {
     }
     run('get', 'servicel2statuses', '-n', 'metallb-system');
     run('get', 'events', '-n', 'default', '--field-selector', 'involvedObject.name=nginx-lb');
+    await showTelemetry(demoStarted);
   } finally {
     client.close();
   }
@@ -99,6 +103,34 @@ async function main(): Promise<void> {
   say('Tearing the lab down');
   await labDown((message) => console.log(`   ${message}`));
   await waitFor('nothing left', () => true, 1000);
+}
+
+/** The guide's pool gauges as the lab's Prometheus scraped them, and nginx-lb's trace from Jaeger:
+ *  the controller's reconcile, allocation and status write, then the winning speaker's announce. */
+async function showTelemetry(since: Date): Promise<void> {
+  const { prometheus, query } = LAB_OBSERVABILITY_PORTS;
+  say(`Metrics: the pools in Prometheus (http://127.0.0.1:${prometheus})`);
+  let pools: Awaited<ReturnType<typeof promQuery>> = [];
+  await waitFor('the pool gauges to be scraped', async () => {
+    pools = await promQuery('metallb_allocator_addresses_in_use_total{job="metallb-controller"}');
+    return pools.length > 0;
+  }, 30_000, 500);
+  const totals = new Map((await promQuery('metallb_allocator_addresses_total{job="metallb-controller"}')).map((s) => [s.metric.pool, s.value[1]]));
+  for (const sample of pools) console.log(`   pool ${sample.metric.pool!.padEnd(16)} ${sample.value[1]} of ${totals.get(sample.metric.pool) ?? '?'} addresses in use`);
+  const alive = await promQuery('l2lb_memberlist_peers_alive');
+  console.log(`   memberlist peers alive: ${alive.map((s) => `${s.metric.instance} sees ${s.value[1]}`).join(', ')}`);
+
+  say(`Traces: nginx-lb in Jaeger (http://127.0.0.1:${query}/search?service=l2lb-controller)`);
+  let found: TraceSpan[] | undefined;
+  await waitFor('nginx-lb\'s trace', async () => {
+    for (const spans of (await tracesOf('l2lb-speaker', since)).values()) {
+      const announcesNginx = spans.some((s) => s.name === 'announce' && attribute(s.attributes, 'service') === 'default/nginx-lb');
+      if (announcesNginx && spans.some((s) => s.service === 'l2lb-controller')) found ??= spans;
+    }
+    return found !== undefined;
+  }, 30_000, 1000);
+  for (const line of spanTree(found!)) console.log(`   ${line}`);
+  console.log(`   http://127.0.0.1:${query}/trace/${found![0]!.traceId}`);
 }
 
 main().catch((error: unknown) => {

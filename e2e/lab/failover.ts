@@ -20,6 +20,9 @@ export interface FailoverTrial {
   readonly ms: number;
   /** Requests that failed in between. */
   readonly lost: number;
+  /** Each of them: ms after the action, and the error (a timeout, or a reset of a connection opened to
+   *  one MAC and continued to the other). */
+  readonly lostRequests: readonly string[];
 }
 
 /** The time after an ownership change for gratuitous bursts to end and client caches to settle; the
@@ -44,7 +47,7 @@ export async function failoverTrial(kind: FailoverKind, ip: string, owner: strin
     prober.since(started).some((s) => s.node !== undefined && s.node !== owner), 10_000, 10);
   const window = prober.since(started);
   const first = window.find((s) => s.node !== undefined && s.node !== owner)!;
-  const lost = window.filter((s) => s.t <= first.t && s.error !== undefined).length;
+  const failed = window.filter((s) => s.t <= first.t && s.error !== undefined);
   // Give the owner back, and let it settle before the next trial.
   if (kind === 'cordon') kubectl('uncordon', owner);
   else {
@@ -54,7 +57,7 @@ export async function failoverTrial(kind: FailoverKind, ip: string, owner: strin
   await waitForSingleOwner(ip, owner);
   await waitFor(`${owner} to serve again`, () => prober.samples.at(-1)?.node === owner, 10_000, 20);
   await sleep(SETTLE_MS);
-  return { kind, from: owner, to: first.node!, ms: first.t - started, lost };
+  return { kind, from: owner, to: first.node!, ms: first.t - started, lost: failed.length, lostRequests: failed.map((s) => `+${s.t - started} ms: ${s.error}`) };
 }
 
 export function percentile(values: readonly number[], p: number): number {

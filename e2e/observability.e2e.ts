@@ -1,10 +1,11 @@
-// Not yet part of `make test`: in its first lab runs the alert and the cross-program trace checks were
-// flaky (passed once, timed out once). Run it by hand: node --test dist/e2e/observability.lab-pending.js
 // Observability in the lab, judged by the real tools (e2e/lab/observability.ts starts them with the lab):
 //  - the guide's MetalLBPoolExhausted: a pool filled past 90% is what its expression returns, and the alert
 //    (its `for` shortened in the lab's copy) reaches pending or firing;
 //  - a killed controller is `up{job="metallb-controller"} == 0`;
-//  - a created Service is one trace in Jaeger with spans from both l2lb-controller and l2lb-speaker.
+//  - a created Service is one trace in Jaeger: the controller's reconcile, allocation and status write,
+//    and under the status write the winning speaker's announce (plan, election, responder add, each
+//    gratuitous round an event);
+//  - a SIGKILL failover is a trace of the successor's: failover (peer declared dead) → announce → ….
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,14 +17,14 @@ import { IPAddressPools, L2Advertisements } from '../schemas/resources.js';
 import { setEndpoints } from './lab/endpoints.js';
 import { kubectl } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
-import { LAB_OBSERVABILITY_PORTS } from './lab/observability.js';
-import { ensureController, operatorPorts } from './lab/operator.js';
-import { stopDaemon, waitFor } from './lab/processes.js';
+import { promAlerts, promQuery, spanTree, tracesOf, type TraceSpan } from './lab/telemetry.js';
+import { ensureAnnouncers, ensureController, operatorPorts } from './lab/operator.js';
+import { runningPid, stopDaemon, waitFor } from './lab/processes.js';
+import { waitForSingleOwner } from './lab/failover.js';
+import { electOwner } from '../reconcilers/layer2/election.js';
 
 const NS = 'metallb-system';
 const TEST_LABEL = 'l2lb-e2e=observability';
-const prometheus = `http://127.0.0.1:${LAB_OBSERVABILITY_PORTS.prometheus}`;
-const jaeger = `http://127.0.0.1:${LAB_OBSERVABILITY_PORTS.query}`;
 let client: KubeClient;
 
 before(async () => {
@@ -39,28 +40,6 @@ after(() => {
 function reset(): void {
   kubectl('delete', 'services', '-n', 'default', '-l', TEST_LABEL, '--wait=true');
   kubectl('delete', 'l2advertisements,ipaddresspools', '-n', NS, '-l', TEST_LABEL, '--wait=true');
-}
-
-interface Sample {
-  readonly metric: Record<string, string>;
-  readonly value: [number, string];
-}
-
-async function query(expr: string): Promise<Sample[]> {
-  const response = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`);
-  const body = (await response.json()) as { status: string; data: { result: Sample[] } };
-  assert.equal(body.status, 'success', expr);
-  return body.data.result;
-}
-
-interface Alert {
-  readonly labels: Record<string, string>;
-  readonly state: 'inactive' | 'pending' | 'firing';
-}
-
-async function alerts(): Promise<Alert[]> {
-  const body = (await (await fetch(`${prometheus}/api/v1/alerts`)).json()) as { data: { alerts: Alert[] } };
-  return body.data.alerts;
 }
 
 function lbService(name: string, pool: string): KubeObject {
@@ -82,97 +61,95 @@ test('a pool past 90%: the guide\'s MetalLBPoolExhausted expression returns it, 
   for (const name of ['obs-fill-1', 'obs-fill-2']) await client.create(Services, lbService(name, 'obs-small'));
   const expr = 'metallb_allocator_addresses_in_use_total / metallb_allocator_addresses_total > 0.9';
   await waitFor('the exhaustion expression to return obs-small', async () =>
-    (await query(expr)).some((s) => s.metric.pool === 'obs-small' && Number(s.value[1]) === 1), 30_000, 500);
-  const gauges = await query('metallb_allocator_addresses_in_use_total{pool="obs-small"}');
+    (await promQuery(expr)).some((s) => s.metric.pool === 'obs-small' && Number(s.value[1]) === 1), 30_000, 500);
+  const gauges = await promQuery('metallb_allocator_addresses_in_use_total{pool="obs-small"}');
   assert.equal(gauges[0]?.metric.job, 'metallb-controller');
   await waitFor('MetalLBPoolExhausted pending or firing for obs-small', async () =>
-    (await alerts()).some((a) => a.labels.alertname === 'MetalLBPoolExhausted' && a.labels.pool === 'obs-small' && a.state !== 'inactive'), 30_000, 500);
+    (await promAlerts()).some((a) => a.labels.alertname === 'MetalLBPoolExhausted' && a.labels.pool === 'obs-small' && a.state !== 'inactive'), 30_000, 500);
   // The lab's `for` is 10 s: firing follows.
   await waitFor('MetalLBPoolExhausted firing for obs-small', async () =>
-    (await alerts()).some((a) => a.labels.alertname === 'MetalLBPoolExhausted' && a.labels.pool === 'obs-small' && a.state === 'firing'), 40_000, 500);
+    (await promAlerts()).some((a) => a.labels.alertname === 'MetalLBPoolExhausted' && a.labels.pool === 'obs-small' && a.state === 'firing'), 40_000, 500);
 });
 
 test('every speaker is scraped as job metallb-speaker, named by its node, with MetalLB\'s and memberlist series', async () => {
-  await waitFor('both speakers up', async () => (await query('up{job="metallb-speaker"} == 1')).length === 2, 30_000, 500);
-  const instances = (await query('up{job="metallb-speaker"}')).map((s) => s.metric.instance).sort();
+  await waitFor('both speakers up', async () => (await promQuery('up{job="metallb-speaker"} == 1')).length === 2, 30_000, 500);
+  const instances = (await promQuery('up{job="metallb-speaker"}')).map((s) => s.metric.instance).sort();
   assert.deepEqual(instances, ['lab-node-1', 'lab-node-2']);
-  await waitFor('memberlist peer gauges', async () => (await query('l2lb_memberlist_peers_alive')).length === 2, 30_000, 500);
+  await waitFor('memberlist peer gauges', async () => (await promQuery('l2lb_memberlist_peers_alive')).length === 2, 30_000, 500);
 });
 
 test('a killed controller is up{job="metallb-controller"} == 0', async () => {
   const paths = labPaths();
-  await waitFor('the controller scraped up', async () => (await query('up{job="metallb-controller"} == 1')).length === 1, 30_000, 500);
+  await waitFor('the controller scraped up', async () => (await promQuery('up{job="metallb-controller"} == 1')).length === 1, 30_000, 500);
   await stopDaemon(join(paths.run, 'controller.pid'), 'SIGKILL');
   try {
     await waitFor('up{job="metallb-controller"} to read 0', async () =>
-      (await query('up{job="metallb-controller"}')).some((s) => s.value[1] === '0'), 20_000, 500);
+      (await promQuery('up{job="metallb-controller"}')).some((s) => s.value[1] === '0'), 20_000, 500);
   } finally {
     ensureController(paths, await operatorPorts(join(paths.root, 'operator-ports.json')));
   }
-  await waitFor('the controller scraped up again', async () => (await query('up{job="metallb-controller"} == 1')).length === 1, 60_000, 500);
+  await waitFor('the controller scraped up again', async () => (await promQuery('up{job="metallb-controller"} == 1')).length === 1, 60_000, 500);
 });
-
-interface OtlpSpan {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly parentSpanId?: string;
-  readonly name: string;
-  readonly events?: ReadonlyArray<{ readonly name: string }>;
-}
-
-interface OtlpTraces {
-  readonly result?: {
-    readonly resourceSpans?: ReadonlyArray<{
-      readonly resource?: { readonly attributes?: ReadonlyArray<{ readonly key: string; readonly value: { readonly stringValue?: string } }> };
-      readonly scopeSpans?: ReadonlyArray<{ readonly spans?: readonly OtlpSpan[] }>;
-    }>;
-  };
-}
-
-/** Spans of the traces Jaeger holds for `service` since `since`, each with the service that sent it. */
-async function tracesOf(service: string, since: Date): Promise<Map<string, Array<OtlpSpan & { service: string }>>> {
-  const params = new URLSearchParams({
-    'query.service_name': service,
-    'query.start_time_min': since.toISOString(),
-    'query.start_time_max': new Date(Date.now() + 60_000).toISOString(),
-    'query.num_traces': '100',
-  });
-  const response = await fetch(`${jaeger}/api/v3/traces?${params}`);
-  const traces = new Map<string, Array<OtlpSpan & { service: string }>>();
-  if (response.status === 404) return traces; // nothing yet
-  const body = (await response.json()) as OtlpTraces;
-  for (const resourceSpans of body.result?.resourceSpans ?? []) {
-    const name = resourceSpans.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
-    for (const scope of resourceSpans.scopeSpans ?? []) {
-      for (const span of scope.spans ?? []) {
-        const list = traces.get(span.traceId) ?? [];
-        list.push({ ...span, service: name });
-        traces.set(span.traceId, list);
-      }
-    }
-  }
-  return traces;
-}
 
 test('a created Service is one trace across l2lb-controller and l2lb-speaker in Jaeger', async () => {
   await createPool('obs-trace', ['192.168.1.238']);
   const since = new Date(Date.now() - 1000);
   await client.create(Services, lbService('obs-traced', 'obs-trace'));
   await setEndpoints(client, 'default', 'obs-traced', [{ node: 'lab-node-1' }, { node: 'lab-node-2' }]);
-  let found: Array<OtlpSpan & { service: string }> | undefined;
-  await waitFor('a trace with spans from both programs', async () => {
+  let found: TraceSpan[] | undefined;
+  // The speaker's announce span ends (and is exported) after its last gratuitous round, 2 s after its
+  // children: wait for it, not just for the first speaker span.
+  await waitFor('a trace with the controller\'s spans and the speaker\'s announce', async () => {
     for (const spans of (await tracesOf('l2lb-controller', since)).values()) {
-      const services = new Set(spans.map((s) => s.service));
-      if (services.has('l2lb-controller') && services.has('l2lb-speaker')) found = spans;
+      if (spans.some((s) => s.service === 'l2lb-speaker' && s.name === 'announce')) found = spans;
     }
     return found !== undefined;
   }, 45_000, 1000);
   const names = (found ?? []).map((s) => `${s.service}: ${s.name}`);
-  console.log(`trace spans:\n  ${names.join('\n  ')}`);
+  console.log(`trace:\n  ${spanTree(found ?? []).join('\n  ')}`);
   for (const expected of ['l2lb-controller: reconcile services', 'l2lb-controller: allocation', 'l2lb-controller: status write']) {
     assert.ok(names.includes(expected), `${expected} in ${names.join(', ')}`);
   }
   // The speaker's spans hang under one of the controller's: one tree, not two traces side by side.
   const controllerSpans = new Set((found ?? []).filter((s) => s.service === 'l2lb-controller').map((s) => s.spanId));
   assert.ok(found?.some((s) => s.service === 'l2lb-speaker' && controllerSpans.has(s.parentSpanId ?? '')), 'a speaker span whose parent is a controller span');
+});
+
+test('a SIGKILL failover is one trace of the successor: failover (peer declared dead) → announce → election, responder add, gratuitous rounds', async () => {
+  await createPool('obs-failover', ['192.168.1.239']);
+  await client.create(Services, lbService('obs-failover', 'obs-failover'));
+  await setEndpoints(client, 'default', 'obs-failover', [{ node: 'lab-node-1' }, { node: 'lab-node-2' }]);
+  const ip = '192.168.1.239';
+  const nodes = ['lab-node-1', 'lab-node-2'];
+  const owner = electOwner(ip, nodes)!;
+  const successor = nodes.find((n) => n !== owner)!;
+  await waitForSingleOwner(ip, owner);
+  const paths = labPaths();
+  const pidFile = join(paths.run, `announcer-${owner}.pid`);
+  const since = new Date(Date.now() - 1000);
+  await stopDaemon(pidFile, 'SIGKILL');
+  let found: TraceSpan[] | undefined;
+  try {
+    await waitForSingleOwner(ip, successor);
+    await waitFor(`a failover trace from ${successor}`, async () => {
+      for (const spans of (await tracesOf('l2lb-speaker', since)).values()) {
+        // Root and announce end after the last gratuitous round, possibly in different export batches.
+        if (spans.some((s) => s.name === 'failover' && !s.parentSpanId) && spans.some((s) => s.name === 'announce')) found = spans;
+      }
+      return found !== undefined;
+    }, 45_000, 1000);
+  } finally {
+    if (runningPid(pidFile) === undefined) ensureAnnouncers(paths, [owner]);
+  }
+  const spans = found ?? [];
+  console.log(`failover trace:\n  ${spanTree(spans).join('\n  ')}`);
+  const root = spans.find((s) => s.name === 'failover')!;
+  assert.ok((root.events ?? []).some((e) => e.name === 'peer declared dead'), 'the root span records the peer declared dead');
+  const announce = spans.find((s) => s.name === 'announce' && s.parentSpanId === root.spanId);
+  assert.ok(announce !== undefined, 'an announce span under the failover');
+  for (const child of ['election', 'responder add']) {
+    assert.ok(spans.some((s) => s.name === child && s.parentSpanId === announce.spanId), `${child} under announce`);
+  }
+  assert.ok((announce.events ?? []).some((e) => e.name === 'gratuitous round'), 'gratuitous rounds as events of announce');
+  assert.ok(spans.every((s) => s.service === 'l2lb-speaker'), 'every span from the speaker');
 });
