@@ -123,13 +123,19 @@ async function showTelemetry(since: Date): Promise<void> {
   say(`Traces: nginx-lb in Jaeger (http://127.0.0.1:${query}/search?service=l2lb-controller)`);
   let found: TraceSpan[] | undefined;
   await waitFor('nginx-lb\'s trace', async () => {
-    for (const spans of (await tracesOf('l2lb-speaker', since)).values()) {
-      const announcesNginx = spans.some((s) => s.name === 'announce' && attribute(s.attributes, 'service') === 'default/nginx-lb');
+    for (const spans of (await tracesOf('l2lb-controller', since, 'status write')).values()) {
+      const announcesNginx = spans.some((s) => s.name === 'announce' && attribute(s.attributes, 'l2lb.service') === 'default/nginx-lb');
       if (announcesNginx && spans.some((s) => s.service === 'l2lb-controller')) found ??= spans;
     }
     return found !== undefined;
   }, 30_000, 1000);
-  for (const line of spanTree(found!)) console.log(`   ${line}`);
+  // The address moved in the failover and cordon steps, and each speaker that gained it added an announce
+  // under the same status write: the first one is shown, the others counted.
+  const announces = found!.filter((s) => s.name === 'announce').sort((a, b) => Number(BigInt(a.startTimeUnixNano ?? '0') - BigInt(b.startTimeUnixNano ?? '0')));
+  const first = announces[0]!;
+  const shown = found!.filter((s) => s.service === 'l2lb-controller' || s.spanId === first.spanId || s.parentSpanId === first.spanId);
+  for (const line of spanTree(shown)) console.log(`   ${line}`);
+  if (announces.length > 1) console.log(`   (and ${announces.length - 1} more announce spans under the same status write: the speakers that took the address over in the steps above)`);
   console.log(`   http://127.0.0.1:${query}/trace/${found![0]!.traceId}`);
 }
 

@@ -100,7 +100,7 @@ test('a created Service is one trace across l2lb-controller and l2lb-speaker in 
   // The speaker's announce span ends (and is exported) after its last gratuitous round, 2 s after its
   // children: wait for it, not just for the first speaker span.
   await waitFor('a trace with the controller\'s spans and the speaker\'s announce', async () => {
-    for (const spans of (await tracesOf('l2lb-controller', since)).values()) {
+    for (const spans of (await tracesOf('l2lb-controller', since, 'status write')).values()) {
       if (spans.some((s) => s.service === 'l2lb-speaker' && s.name === 'announce')) found = spans;
     }
     return found !== undefined;
@@ -132,7 +132,7 @@ test('a SIGKILL failover is one trace of the successor: failover (peer declared 
   try {
     await waitForSingleOwner(ip, successor);
     await waitFor(`a failover trace from ${successor}`, async () => {
-      for (const spans of (await tracesOf('l2lb-speaker', since)).values()) {
+      for (const spans of (await tracesOf('l2lb-speaker', since, 'failover')).values()) {
         // Root and announce end after the last gratuitous round, possibly in different export batches.
         if (spans.some((s) => s.name === 'failover' && !s.parentSpanId) && spans.some((s) => s.name === 'announce')) found = spans;
       }

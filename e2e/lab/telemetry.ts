@@ -55,10 +55,12 @@ interface OtlpTraces {
   };
 }
 
-/** The spans of every trace Jaeger holds with a span of `service` started since `since`, by trace id. */
-export async function tracesOf(service: string, since: Date): Promise<Map<string, TraceSpan[]>> {
+/** The spans of every trace Jaeger holds with a span of `service` (named `operation`, if given) started
+ *  since `since`, by trace id. At most 100 traces: every reconcile is a trace, so name the operation. */
+export async function tracesOf(service: string, since: Date, operation?: string): Promise<Map<string, TraceSpan[]>> {
   const params = new URLSearchParams({
     'query.service_name': service,
+    ...(operation === undefined ? {} : { 'query.operation_name': operation }),
     'query.start_time_min': since.toISOString(),
     'query.start_time_max': new Date(Date.now() + 60_000).toISOString(),
     'query.num_traces': '100',
