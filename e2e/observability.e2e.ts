@@ -62,6 +62,7 @@ test('a pool past 90%: the guide\'s MetalLBPoolExhausted expression returns it, 
   const expr = 'metallb_allocator_addresses_in_use_total / metallb_allocator_addresses_total > 0.9';
   await waitFor('the exhaustion expression to return obs-small', async () =>
     (await promQuery(expr)).some((s) => s.metric.pool === 'obs-small' && Number(s.value[1]) === 1), 30_000, 500);
+  console.log(`${expr} →\n  ${(await promQuery(expr)).map((s) => `${JSON.stringify(s.metric)} ${s.value[1]}`).join('\n  ')}`);
   const gauges = await promQuery('metallb_allocator_addresses_in_use_total{pool="obs-small"}');
   assert.equal(gauges[0]?.metric.job, 'metallb-controller');
   await waitFor('MetalLBPoolExhausted pending or firing for obs-small', async () =>
@@ -69,6 +70,7 @@ test('a pool past 90%: the guide\'s MetalLBPoolExhausted expression returns it, 
   // The lab's `for` is 10 s: firing follows.
   await waitFor('MetalLBPoolExhausted firing for obs-small', async () =>
     (await promAlerts()).some((a) => a.labels.alertname === 'MetalLBPoolExhausted' && a.labels.pool === 'obs-small' && a.state === 'firing'), 40_000, 500);
+  console.log(`alerts: ${(await promAlerts()).map((a) => `${a.labels.alertname}{pool="${a.labels.pool ?? ''}"} ${a.state}`).join(', ')}`);
 });
 
 test('every speaker is scraped as job metallb-speaker, named by its node, with MetalLB\'s and memberlist series', async () => {
