@@ -90,6 +90,7 @@ bench: build fixtures
 	@rm -f bench/results*.json
 	-$(NODE) dist/bench/allocator.js
 	-$(NODE) dist/bench/arp.js
+	-$(NODE) dist/bench/arp-lab.js
 	-$(NODE) dist/bench/lab.js
 	-$(NODE) dist/bench/scale.js
 	-$(NODE) dist/e2e/lab/cli.js down >/dev/null

@@ -14,9 +14,10 @@
 // Prints tables and writes bench/results-arp.json. Never fails.
 //
 //   node dist/bench/arp.js [--rounds 500] [--rates 25000,50000,75000,100000] [--seconds 2] [--quick]
-import { cpus, setPriority } from 'node:os';
-import { writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, setPriority, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ArpTestbed, JsonLineProcess } from '../testkit/netns.js';
@@ -112,6 +113,29 @@ async function latency(bed: ArpTestbed, family: Family, path: string, args: read
   }
 }
 
+/** The yardstick: bench/floor-responder.c (one blocking recv, one send, nothing else) answering ARP for
+ *  our address, measured like the others. What it pays over the kernel, any user-space responder pays. */
+async function floorLatency(bed: ArpTestbed, rounds: number): Promise<LatencyRow> {
+  const f = FAMILIES.ARP;
+  const source = resolve(dirname(fileURLToPath(import.meta.url)), '../../bench/floor-responder.c');
+  const binary = join(tmpdir(), `l2lb-floor-responder-${Math.floor(statSync(source).mtimeMs)}`);
+  if (!existsSync(binary)) execFileSync('cc', ['-O2', '-o', binary, source]);
+  const child = spawn('ip', ['netns', 'exec', bed.node, binary, 'eth0', f.ours], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((ready, fail) => {
+      child.stdout.once('data', () => ready());
+      child.once('exit', (code) => fail(new Error(`floor-responder exited ${code}`)));
+    });
+    await bed.probe(['latency', 'eth0', f.client, f.kernel, f.ours, '-n', '50']);
+    const result = await bed.probe(['latency', 'eth0', f.client, f.kernel, f.ours, '-n', String(rounds)], 600_000) as { targets: Record<string, { samples: number[]; lost: number }> };
+    const kernel = summarize(result.targets[f.kernel]);
+    const ours = summarize(result.targets[f.ours]);
+    return { family: 'ARP', path: 'minimal C responder (floor of user space)', load: 'idle', kernel, l2lb: ours, medianRatio: ours.medianUs / kernel.medianUs, p99Ratio: ours.p99Us / kernel.p99Us };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 async function floods(bed: ArpTestbed, family: Family, addresses: number, rates: readonly number[], seconds: number): Promise<FloodRow[]> {
   const f = FAMILIES[family];
   const first = addresses === 1 ? f.ours : f.manyFirst;
@@ -147,6 +171,7 @@ async function main(): Promise<void> {
     const rounds = Number(values.rounds);
     const quick = values.quick === true;
     const rows: LatencyRow[] = [];
+    if (!quick) rows.push(await floorLatency(bed, rounds));
     for (const family of ['ARP', 'NDP'] as const) {
       for (const load of ['idle', 'busy'] as const) {
         rows.push(await latency(bed, family, 'native thread', [], load, rounds));

@@ -33,6 +33,9 @@ const lab = load('lab');
 const arp = load('arp');
 const allocator = load('allocator');
 const scale = load('scale');
+const arpLab = load('arp-lab');
+const labLatency = (family: string, load: string): Json | undefined =>
+  (at(arpLab, 'latency') as Json[] | undefined)?.find((r) => r.family === family && r.load === load);
 const num = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
 const allocRows = (at(allocator, 'rows') as Array<{ benchmark: string; totalMs: number; cpuMs: number }> | undefined) ?? [];
 const slash16 = allocRows.find((r) => r.benchmark.includes('/16') && !r.benchmark.includes('avoid'));
@@ -64,6 +67,11 @@ const rows: Row[] = [
   row(`speakers started with ${num(at(scale, 'services')) ?? '?'} Services → ownership settled`, num(at(scale, 'settled', 'afterStartMs')), 'ms', 'one MAC per address', 
     () => num(at(scale, 'settled', 'problems')) === 0, `, ${num(at(scale, 'settled', 'twoOrMore'))} with two MACs, ${num(at(scale, 'settled', 'none'))} with none`),
   row('ARP reply latency vs the kernel (median ratio)', num(at(arp, 'latency', 'native ARP fast path', 'medianRatio')), '×', 'median ≤ 1.5×', (v) => v <= 1.5),
+  ...(['ARP', 'NDP'] as const).flatMap((family) => (['idle', 'recomputing'] as const).map((state) =>
+    row(`${family} reply latency of the lab's speaker vs its node's kernel, ${state}${state === 'recomputing' ? ` (${num(at(arpLab, 'stormServices')) ?? '?'} Services)` : ''}`,
+      num(at(labLatency(family, state), 'medianRatio')), '×', 'median ≤ 1.5×, p99 ≤ 3×',
+      (v) => v <= 1.5 && (num(at(labLatency(family, state), 'p99Ratio')) ?? Infinity) <= 3,
+      `, p99 ${Math.round((num(at(labLatency(family, state), 'p99Ratio')) ?? NaN) * 100) / 100}×`))),
   row('ARP requests answered under load', num(at(arp, 'sustainedRequestsPerSecondNoneDropped')), '/s', '≥ 50,000 /s, none dropped', (v) => v >= 50_000),
   row('allocator: 65,536 allocations from a /16', slash16?.totalMs, 'ms', '≤ 500 ms', (v) => v <= 500, slash16 === undefined ? '' : ` (CPU ${Math.round(slash16.cpuMs)} ms)`),
 ];
@@ -73,5 +81,5 @@ console.log(`\n${'figure'.padEnd(width)}  ${'measured'.padEnd(44)}  ${'target'.p
 for (const r of rows) {
   console.log(`${r.figure.padEnd(width)}  ${r.measured.padEnd(44)}  ${r.target.padEnd(40)}  ${r.met === undefined ? '-' : r.met ? 'yes' : 'NO'}`);
 }
-writeFileSync(join(repoRoot, 'bench', 'results.json'), JSON.stringify({ generatedAt: new Date().toISOString(), rows, sources: { lab, arp, allocator, scale } }, null, 2) + '\n');
+writeFileSync(join(repoRoot, 'bench', 'results.json'), JSON.stringify({ generatedAt: new Date().toISOString(), rows, sources: { lab, arp, arpLab, allocator, scale } }, null, 2) + '\n');
 console.log('\nwrote bench/results.json');
