@@ -26,11 +26,11 @@ let client: KubeClient;
 before(async () => {
   await labUp(3, () => undefined);
   client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-e2e-scale');
-  await deleteScaleServices(NAMESPACE);
+  await deleteScaleServices(client, NAMESPACE);
   apply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
 });
 after(async () => {
-  await deleteScaleServices(NAMESPACE);
+  if (client !== undefined) await deleteScaleServices(client, NAMESPACE);
   client?.close();
 });
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, type KubeClient } from '../../operator/kit/kube-client.js';
-import { EndpointSlices, Services, type KubeObject } from '../../operator/kit/resources.js';
+import { EndpointSlices, Services, type KubeObject, type ResourceType } from '../../operator/kit/resources.js';
 import { ServiceL2Statuses } from '../../schemas/resources.js';
 import { census, type Census } from './census.js';
 import { endpointSlice } from './endpoints.js';
@@ -74,11 +74,24 @@ export async function createScaleServices(client: KubeClient, namespace: string,
 /** Deletes the namespace's Services and slices and the lab's pools and advertisements. The lab has no
  *  namespace controller (no kube-controller-manager): a deleted namespace would stay Terminating for
  *  good, so its contents are deleted and the namespace kept. */
-export async function deleteScaleServices(namespace: string): Promise<void> {
-  // kubectl's own --wait watches each object in turn and took minutes for a few hundred that were long
-  // gone: delete without it, then list until the namespace is empty.
-  kubectl('delete', 'services,endpointslices', '--all', '-n', namespace, '--ignore-not-found', '--wait=false');
-  await waitFor(`namespace ${namespace} emptied`, () => kubectl('get', 'services,endpointslices', '-n', namespace, '-o', 'name').trim() === '', 900_000, 1_000);
+/** Deletes every object of `type` in `namespace` (matching `labelSelector`), 16 requests at a time, and
+ *  waits until none is listed. kubectl deletes one object per request under its client-side rate limit
+ *  (5 requests/s after a burst of 10): 1,000 Services took 225 s that way, with or without --wait. */
+export async function deleteAllOf(client: KubeClient, type: ResourceType, namespace: string, labelSelector?: string): Promise<void> {
+  const names = (await client.list(type, namespace, labelSelector)).items.map((item) => item.metadata.name!);
+  await inParallel(names, 16, async (name) => {
+    try {
+      await client.delete(type, namespace, name);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+    }
+  });
+  await waitFor(`every ${type.plural} of ${namespace} deleted`, async () => (await client.list(type, namespace, labelSelector)).items.length === 0, 300_000, 500);
+}
+
+export async function deleteScaleServices(client: KubeClient, namespace: string): Promise<void> {
+  await deleteAllOf(client, Services, namespace);
+  await deleteAllOf(client, EndpointSlices, namespace);
   kubectl('delete', 'l2advertisements,ipaddresspools', '--all', '-n', 'metallb-system', '--wait=true');
 }
 
