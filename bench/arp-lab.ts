@@ -18,7 +18,7 @@ import { electOwner } from '../reconcilers/layer2/election.js';
 import { repoRoot } from '../e2e/fixtures.js';
 import { setEndpoints } from '../e2e/lab/endpoints.js';
 import { waitForSingleOwner } from '../e2e/lab/failover.js';
-import { kubectl, kubectlResult } from '../e2e/lab/kubectl.js';
+import { kubectl, kubectlApply } from '../e2e/lab/kubectl.js';
 import { labPaths, labUp } from '../e2e/lab/lab.js';
 import { labNode } from '../e2e/lab/topology.js';
 import { buildProber, run } from '../testkit/netns.js';
@@ -45,11 +45,6 @@ interface LatencyRow {
   readonly speaker: Figures;
   readonly medianRatio: number;
   readonly p99Ratio: number;
-}
-
-function apply(yaml: string): void {
-  const result = kubectlResult(['apply', '-f', '-'], yaml);
-  if (!result.ok) throw new Error(result.stderr);
 }
 
 function figures(samples: readonly number[], lost: number): Figures {
@@ -98,7 +93,7 @@ async function main(): Promise<void> {
   const rows: LatencyRow[] = [];
   try {
     kubectl('delete', 'services', '-n', 'default', '-l', 'l2lb-bench-arp', '--wait=true', '--timeout=600s');
-    apply(`apiVersion: metallb.io/v1beta1
+    kubectlApply(`apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: {name: arp-bench, namespace: metallb-system}
 spec: {addresses: [192.168.1.170/32, "fd00:1::170/128"], autoAssign: false}

@@ -16,7 +16,7 @@ import type { Service } from '../reconcilers/services.js';
 import { repoRoot } from '../e2e/fixtures.js';
 import { setEndpoints } from '../e2e/lab/endpoints.js';
 import { failoverTrial, percentile, waitForSingleOwner, type FailoverKind } from '../e2e/lab/failover.js';
-import { kubectl, kubectlResult } from '../e2e/lab/kubectl.js';
+import { kubectl, kubectlApply } from '../e2e/lab/kubectl.js';
 import { labPaths, labUp } from '../e2e/lab/lab.js';
 import { restartController } from '../e2e/lab/operator.js';
 import { readPid, waitFor } from '../e2e/lab/processes.js';
@@ -38,11 +38,6 @@ function serviceBody(name: string): KubeObject {
 
 function summary(values: readonly number[]): { p50: number; p99: number; max: number; n: number } {
   return { p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values), n: values.length };
-}
-
-function apply(yaml: string): void {
-  const result = kubectlResult(['apply', '-f', '-'], yaml);
-  if (!result.ok) throw new Error(result.stderr);
 }
 
 async function createMany(client: KubeClient, names: readonly string[]): Promise<void> {
@@ -87,9 +82,9 @@ async function main(): Promise<void> {
   const client = await KubeClient.create(loadKubeConfig(paths.kubeconfig), 'l2lb-bench');
   kubectl('delete', 'services', '-n', 'default', '-l', LABEL, '--wait=true');
   kubectl('delete', 'l2advertisements,ipaddresspools', '--all', '-n', 'metallb-system', '--wait=true');
-  apply('apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: bench-pool, namespace: metallb-system}\nspec: {addresses: [10.220.0.0/18]}\n');
-  apply('apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: wire-pool, namespace: metallb-system}\nspec: {addresses: [192.168.1.180-192.168.1.219], autoAssign: false}\n');
-  apply('apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: bench-adv, namespace: metallb-system}\nspec: {}\n');
+  kubectlApply('apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: bench-pool, namespace: metallb-system}\nspec: {addresses: [10.220.0.0/18]}\n');
+  kubectlApply('apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: wire-pool, namespace: metallb-system}\nspec: {addresses: [192.168.1.180-192.168.1.219], autoAssign: false}\n');
+  kubectlApply('apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: bench-adv, namespace: metallb-system}\nspec: {}\n');
 
   log(`creating ${SERVICES} Services`);
   const names = Array.from({ length: SERVICES }, (_, i) => `bulk-${String(i).padStart(5, '0')}`);

@@ -15,7 +15,7 @@ import { electOwner } from '../reconcilers/layer2/election.js';
 import { repoRoot } from './fixtures.js';
 import { setEndpoints, type LabEndpoint } from './lab/endpoints.js';
 import { failoverTrial, percentile, waitForSingleOwner, type FailoverKind } from './lab/failover.js';
-import { kubectl, kubectlResult } from './lab/kubectl.js';
+import { kubectl, kubectlApply } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
 import { stopDaemon, waitFor } from './lab/processes.js';
 import { labNode } from './lab/topology.js';
@@ -46,11 +46,6 @@ function reset(): void {
     kubectl('uncordon', node);
     kubectl('label', 'node', node, 'l2lb-e2e/zone-', 'node.kubernetes.io/exclude-from-external-load-balancers-');
   }
-}
-
-function apply(yaml: string): void {
-  const result = kubectlResult(['apply', '-f', '-'], yaml);
-  assert.ok(result.ok, result.stderr);
 }
 
 function pool(name: string, range: string): string {
@@ -112,8 +107,8 @@ test("the guides' flow: the elected node alone answers ARP, serves the address, 
 });
 
 test('nodeSelectors: only labelled nodes answer, and relabelling moves the address', async () => {
-  apply(pool('zone-pool', '192.168.1.230-192.168.1.233'));
-  apply(advertisement('zone-adv', '{ipAddressPools: [zone-pool], nodeSelectors: [{matchLabels: {l2lb-e2e/zone: a}}]}'));
+  kubectlApply(pool('zone-pool', '192.168.1.230-192.168.1.233'));
+  kubectlApply(advertisement('zone-adv', '{ipAddressPools: [zone-pool], nodeSelectors: [{matchLabels: {l2lb-e2e/zone: a}}]}'));
   kubectl('label', 'node', 'lab-node-2', 'l2lb-e2e/zone=a');
   const ip = await loadBalancer('zoned', everywhere);
   await expectOwner(ip, 'lab-node-2');
@@ -124,8 +119,8 @@ test('nodeSelectors: only labelled nodes answer, and relabelling moves the addre
 });
 
 test('interfaces: answered only on eth1 when so selected; an interface no node has means silence and a status that says why', async () => {
-  apply(pool('if-pool', '192.168.1.234-192.168.1.235'));
-  apply(advertisement('if-adv', '{ipAddressPools: [if-pool], interfaces: [eth1]}'));
+  kubectlApply(pool('if-pool', '192.168.1.234-192.168.1.235'));
+  kubectlApply(advertisement('if-adv', '{ipAddressPools: [if-pool], interfaces: [eth1]}'));
   const ip = await loadBalancer('on-eth1', everywhere);
   const owner = electOwner(ip, NODES)!;
   await waitFor(`${ip} answered on eth1 by ${owner}`, () => {
@@ -135,7 +130,7 @@ test('interfaces: answered only on eth1 when so selected; an interface no node h
   await expectSilence(ip, 'eth0');
   assert.deepEqual(arpOwners(ip, 'eth0'), [], 'never on eth0');
 
-  apply(advertisement('if-adv', '{ipAddressPools: [if-pool], interfaces: [bond0]}'));
+  kubectlApply(advertisement('if-adv', '{ipAddressPools: [if-pool], interfaces: [bond0]}'));
   await expectSilence(ip, 'eth1');
   await expectSilence(ip, 'eth0');
   await waitFor('the advertisement to say why', () =>
@@ -145,8 +140,8 @@ test('interfaces: answered only on eth1 when so selected; an interface no node h
 });
 
 test('externalTrafficPolicy Local: only a node with a serving endpoint answers', async () => {
-  apply(pool('local-pool', '192.168.1.236-192.168.1.237'));
-  apply(advertisement('local-adv', '{ipAddressPools: [local-pool]}'));
+  kubectlApply(pool('local-pool', '192.168.1.236-192.168.1.237'));
+  kubectlApply(advertisement('local-adv', '{ipAddressPools: [local-pool]}'));
   const ip = await loadBalancer('local', [{ node: 'lab-node-3' }], { externalTrafficPolicy: 'Local' });
   await expectOwner(ip, 'lab-node-3');
   await setEndpoints(client, 'default', 'local', [{ node: 'lab-node-1' }]);
@@ -164,8 +159,8 @@ async function setNetworkUnavailable(node: string, unavailable: boolean): Promis
 }
 
 test('the exclude label, NetworkUnavailable and cordon each move the address away, and back', async () => {
-  apply(pool('move-pool', '192.168.1.238-192.168.1.239'));
-  apply(advertisement('move-adv', '{ipAddressPools: [move-pool]}'));
+  kubectlApply(pool('move-pool', '192.168.1.238-192.168.1.239'));
+  kubectlApply(advertisement('move-adv', '{ipAddressPools: [move-pool]}'));
   const ip = await loadBalancer('mover', everywhere);
   const owner = electOwner(ip, NODES)!;
   const successor = electOwner(ip, NODES.filter((n) => n !== owner))!;
@@ -188,8 +183,8 @@ test('the exclude label, NetworkUnavailable and cordon each move the address awa
 });
 
 async function failoverSeries(kind: FailoverKind, boundMs: number): Promise<void> {
-  apply(pool('failover-pool', '192.168.1.220-192.168.1.221'));
-  apply(advertisement('failover-adv', '{ipAddressPools: [failover-pool]}'));
+  kubectlApply(pool('failover-pool', '192.168.1.220-192.168.1.221'));
+  kubectlApply(advertisement('failover-adv', '{ipAddressPools: [failover-pool]}'));
   const ip = await loadBalancer('failover', everywhere);
   const owner = electOwner(ip, NODES)!;
   await waitForSingleOwner(ip, owner);
@@ -214,8 +209,8 @@ test('failover after SIGTERM of the owner\'s announcer stays under 1 s', async (
 test('failover after cordoning the owner stays under 1 s and loses no probe', async () => failoverSeries('cordon', 1000));
 
 test('with the API server stopped for 30 s, every address keeps answering from the same node', async () => {
-  apply(pool('steady-pool', '192.168.1.222-192.168.1.225'));
-  apply(advertisement('steady-adv', '{ipAddressPools: [steady-pool]}'));
+  kubectlApply(pool('steady-pool', '192.168.1.222-192.168.1.225'));
+  kubectlApply(advertisement('steady-adv', '{ipAddressPools: [steady-pool]}'));
   const ips = [await loadBalancer('steady-a', everywhere), await loadBalancer('steady-b', everywhere), await loadBalancer('steady-c', everywhere)];
   for (const ip of ips) await waitForSingleOwner(ip, electOwner(ip, NODES)!);
   await sleep(2500); // gratuitous bursts over

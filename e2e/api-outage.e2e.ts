@@ -17,7 +17,7 @@ import { electOwner } from '../reconcilers/layer2/election.js';
 import { L2Watch, type WatchRound } from './lab/census.js';
 import { setEndpoints } from './lab/endpoints.js';
 import { waitForSingleOwner } from './lab/failover.js';
-import { kubectl, kubectlResult } from './lab/kubectl.js';
+import { kubectl, kubectlApply } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
 import { stopDaemon } from './lab/processes.js';
 
@@ -27,11 +27,6 @@ const IP = '192.168.1.226';
 const OUTAGE_MS = 30_000;
 const KILL_AT_MS = 10_000;
 let client: KubeClient;
-
-function apply(yaml: string): void {
-  const result = kubectlResult(['apply', '-f', '-'], yaml);
-  assert.ok(result.ok, result.stderr);
-}
 
 /** The epoch-ms times of the connections a node's API relay accepted. */
 function relayConnections(node: string): number[] {
@@ -67,8 +62,8 @@ before(async () => {
   for (const node of NODES) await stopDaemon(join(labPaths().run, `api-relay-${node}.pid`));
   await labUp(3, () => undefined);
   client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-e2e-outage');
-  apply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
-  apply(`apiVersion: metallb.io/v1beta1
+  kubectlApply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
+  kubectlApply(`apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: {name: outage-pool, namespace: metallb-system}
 spec: {addresses: [${IP}/32], autoAssign: false}

@@ -21,7 +21,7 @@ import { Services, type KubeObject } from '../operator/kit/resources.js';
 import { L2Watch, type WatchRound } from './lab/census.js';
 import { setEndpoints } from './lab/endpoints.js';
 import { seededRandom } from './lab/random.js';
-import { kubectl, kubectlResult } from './lab/kubectl.js';
+import { kubectl, kubectlApply } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
 import { readPid, stopDaemon, waitFor } from './lab/processes.js';
 import { LAB_NET_NS, labNode, SEGMENT2_BRIDGE } from './lab/topology.js';
@@ -215,11 +215,6 @@ async function serviceAddresses(client: KubeClient): Promise<Map<string, string>
   return new Map(items.map((s) => [s.metadata.name ?? '', (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').sort().join(',')]));
 }
 
-function apply(yaml: string): void {
-  const result = kubectlResult(['apply', '-f', '-'], yaml);
-  if (!result.ok) throw new Error(result.stderr);
-}
-
 /** The 20 Services chaos hits and the prober asking for their addresses: on eth0 of lab-client for all
  *  of them, on its eth1 (the second segment, where only the IPv4 pool is announced) for the IPv4 ones. */
 export class ChaosField {
@@ -240,7 +235,7 @@ export class ChaosField {
       // No namespace controller in the lab: the namespace is kept, its contents deleted.
       kubectl('delete', 'services,endpointslices', '--all', '-n', NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=300s');
       kubectl('delete', 'l2advertisements,ipaddresspools', '--all', '-n', 'metallb-system', '--wait=true');
-      apply(`apiVersion: metallb.io/v1beta1
+      kubectlApply(`apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: {name: chaos-v4, namespace: metallb-system}
 spec: {addresses: [192.168.1.200-192.168.1.213]}
@@ -260,7 +255,7 @@ kind: L2Advertisement
 metadata: {name: chaos-v6, namespace: metallb-system}
 spec: {ipAddressPools: [chaos-v6], interfaces: [eth0]}
 `);
-      apply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
+      kubectlApply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
       for (let i = 0; i < 20; i++) {
         const name = `chaos-${String(i).padStart(2, '0')}`;
         const v6 = i >= 14;

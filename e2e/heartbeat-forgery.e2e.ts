@@ -21,7 +21,7 @@ import { repoRoot } from './fixtures.js';
 import { L2Watch } from './lab/census.js';
 import { setEndpoints } from './lab/endpoints.js';
 import { waitForSingleOwner } from './lab/failover.js';
-import { kubectl, kubectlResult } from './lab/kubectl.js';
+import { kubectl, kubectlApply } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
 import { LAB_CLIENT_NS, labNode } from './lab/topology.js';
 
@@ -36,11 +36,6 @@ let owner: string;
 let peers: string[];
 
 const addressOf = (node: string): string => labNode(Number(node.slice('lab-node-'.length))).eth0.ipv4;
-
-function apply(yaml: string): void {
-  const result = kubectlResult(['apply', '-f', '-'], yaml);
-  assert.ok(result.ok, result.stderr);
-}
 
 /** A speaker's heartbeat drops by reason, from its /metrics. */
 function drops(node: string): Map<string, number> {
@@ -77,8 +72,8 @@ before(async () => {
   client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-e2e-forgery');
   owner = electOwner(IP, NODES)!;
   peers = NODES.filter((node) => node !== owner);
-  apply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
-  apply(`apiVersion: metallb.io/v1beta1
+  kubectlApply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
+  kubectlApply(`apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: {name: forgery-pool, namespace: metallb-system}
 spec: {addresses: [${IP}/32], autoAssign: false}

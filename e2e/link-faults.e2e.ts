@@ -16,7 +16,7 @@ import { Services } from '../operator/kit/resources.js';
 import { electOwner } from '../reconcilers/layer2/election.js';
 import { L2Watch, type WatchRound } from './lab/census.js';
 import { setEndpoints } from './lab/endpoints.js';
-import { kubectl, kubectlResult } from './lab/kubectl.js';
+import { kubectl, kubectlApply } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
 import { waitFor } from './lab/processes.js';
 
@@ -32,11 +32,6 @@ let watch: L2Watch;
 let owner: string;
 let heir: string;
 let v6: string;
-
-function apply(yaml: string): void {
-  const result = kubectlResult(['apply', '-f', '-'], yaml);
-  assert.ok(result.ok, result.stderr);
-}
 
 function link(state: 'up' | 'down'): void {
   execFileSync('ip', ['-n', owner, 'link', 'set', 'eth0', state]);
@@ -67,8 +62,8 @@ before(async () => {
   owner = electOwner(V4, NODES)!;
   heir = electOwner(V4, NODES.filter((node) => node !== owner))!;
   v6 = V6_CANDIDATES.find((ip) => electOwner(ip, NODES) === owner && electOwner(ip, NODES.filter((node) => node !== owner)) === heir)!;
-  apply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
-  apply(`apiVersion: metallb.io/v1beta1
+  kubectlApply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
+  kubectlApply(`apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: {name: flap-v4, namespace: metallb-system}
 spec: {addresses: [${V4}/32], autoAssign: false}

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../operator/kit/kube-client.js';
 import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
 import { readAudit, requestsByAgent } from './lab/audit.js';
-import { kubectlResult } from './lab/kubectl.js';
+import { kubectlApply } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
 import { stopDaemon } from './lab/processes.js';
 import { createScaleServices, deleteScaleServices, memoryOf, scalePoolYaml, settleOwnership, type Settled } from './lab/scale.js';
@@ -27,17 +27,12 @@ before(async () => {
   await labUp(3, () => undefined);
   client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-e2e-scale');
   await deleteScaleServices(client, NAMESPACE);
-  apply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
+  kubectlApply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
 });
 after(async () => {
   if (client !== undefined) await deleteScaleServices(client, NAMESPACE);
   client?.close();
 });
-
-function apply(yaml: string): void {
-  const result = kubectlResult(['apply', '-f', '-'], yaml);
-  assert.ok(result.ok, result.stderr);
-}
 
 function logLines(pattern: RegExp): Map<string, number> {
   const counts = new Map<string, number>();
@@ -79,7 +74,7 @@ async function quietMinute(live: readonly string[]): Promise<void> {
 }
 
 test(`${COUNT} Services over three nodes: one MAC per address, one status per Service, quiet when nothing changes, and again after a SIGKILL`, { timeout: 1_500_000 }, async () => {
-  apply(scalePoolYaml());
+  kubectlApply(scalePoolYaml());
   const created = Date.now();
   await createScaleServices(client, NAMESPACE, COUNT, NODES);
   console.log(`created ${COUNT} Services and EndpointSlices in ${Date.now() - created} ms`);

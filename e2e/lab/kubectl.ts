@@ -28,3 +28,9 @@ export function kubectl(...args: string[]): string {
   if (!result.ok) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
   return result.stdout;
 }
+
+/** `kubectl apply -f -` of `yaml`; throws with kubectl's message when it is refused. */
+export function kubectlApply(yaml: string): void {
+  const result = kubectlResult(['apply', '-f', '-'], yaml);
+  if (!result.ok) throw new Error(`kubectl apply: ${result.stderr.trim()}`);
+}
