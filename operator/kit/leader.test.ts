@@ -262,6 +262,27 @@ describe('LeaderElector: fenced leadership', () => {
     await a.elector.stop();
   });
 
+  it('stop() after a renewal that landed unseen (aborted on our side, written on the server) still releases the lease', async () => {
+    const server = new LeaseServer();
+    const a = candidate(server, 'a');
+    a.elector.start();
+    await settle();
+    // Our own write, with a resourceVersion we never saw: what an aborted renewal leaves behind.
+    server.store(structuredClone(server.lease!), 'a', clock);
+    await a.elector.stop();
+    assert.equal(server.lease?.spec?.holderIdentity, '', 'released with the resourceVersion read again');
+  });
+
+  it('stop() never releases a lease someone else holds by the time it reads it again', async () => {
+    const server = new LeaseServer();
+    const a = candidate(server, 'a');
+    a.elector.start();
+    await settle();
+    server.store({ ...server.lease!, spec: { ...server.lease!.spec, holderIdentity: 'b' } }, 'b', clock);
+    await a.elector.stop();
+    assert.equal(server.lease?.spec?.holderIdentity, 'b');
+  });
+
   it('stop() during a hanging renewal does not wait for it, and does not release a lease it can no longer vouch for', async () => {
     const server = new LeaseServer();
     const a = candidate(server, 'a');

@@ -287,19 +287,39 @@ export class LeaderElector {
 
   private async release(): Promise<void> {
     if (this.lease === undefined) return;
-    const { namespace, name } = this.config;
+    const { namespace, name, identity, renewDeadlineMs } = this.config;
+    // One attempt's budget for the whole release: a loaded API server can take longer than a retryPeriod
+    // to answer, and shutdown must stay short.
+    const deadline = this.now() + renewDeadlineMs;
+    const timeoutMs = (): number => Math.max(1, deadline - this.now());
+    const released = (lease: Lease): Lease => ({
+      ...lease,
+      metadata: { ...lease.metadata, namespace, name },
+      spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) },
+    });
     try {
       // Safe however long it takes: the update carries the resourceVersion we last wrote, so if the lease
-      // has since become someone else's it is refused (409). The bound only keeps shutdown short; one
-      // attempt's budget, since a loaded API server can take longer than a retryPeriod to answer.
-      await this.client.update<Lease>(Leases, {
-        ...this.lease,
-        metadata: { ...this.lease.metadata, namespace, name },
-        spec: { ...this.lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) },
-      }, { timeoutMs: this.config.renewDeadlineMs });
+      // has since become someone else's it is refused (409).
+      await this.client.update<Lease>(Leases, released(this.lease), { timeoutMs: timeoutMs() });
       this.logger.info('released the lease');
     } catch (error) {
-      this.logger.warn('releasing the lease failed; a successor waits for it to expire', { error: errorText(error) });
+      if (!isStatus(error, 409)) {
+        this.logger.warn('releasing the lease failed; a successor waits for it to expire', { error: errorText(error) });
+        return;
+      }
+      // A renewal that stop() aborted may still have reached the server: our own write moved the
+      // resourceVersion on. Read the lease again, and release it only if it is still ours.
+      try {
+        const current = await this.client.get<Lease>(Leases, namespace, name, { timeoutMs: timeoutMs() });
+        if (current.spec?.holderIdentity !== identity) {
+          this.logger.info('not releasing the lease: it is no longer ours', { holder: current.spec?.holderIdentity ?? '' });
+          return;
+        }
+        await this.client.update<Lease>(Leases, released(current), { timeoutMs: timeoutMs() });
+        this.logger.info('released the lease', { afterConflict: true });
+      } catch (retryError) {
+        this.logger.warn('releasing the lease failed; a successor waits for it to expire', { error: errorText(retryError) });
+      }
     }
   }
 }
