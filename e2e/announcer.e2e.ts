@@ -197,7 +197,8 @@ async function failoverSeries(kind: FailoverKind, boundMs: number): Promise<void
   }
   const ms = trials.map((t) => t.ms);
   const lost = trials.reduce((sum, t) => sum + t.lost, 0);
-  console.log(`# failover ${kind}: ${TRIALS} trials, p50 ${percentile(ms, 50)} ms, p99 ${percentile(ms, 99)} ms, max ${Math.max(...ms)} ms, probes lost ${lost}`);
+  const resets = trials.reduce((sum, t) => sum + t.resetAtSwitch, 0);
+  console.log(`# failover ${kind}: ${TRIALS} trials, p50 ${percentile(ms, 50)} ms, p99 ${percentile(ms, 99)} ms, max ${Math.max(...ms)} ms, probes lost ${lost}, reset in flight at the MAC switch ${resets}`);
   for (const trial of trials) assert.ok(trial.ms <= boundMs, `${kind}: a failover took ${trial.ms} ms (bound ${boundMs} ms)`);
   const successor = electOwner(ip, NODES.filter((n) => n !== owner));
   assert.ok(trials.every((t) => t.to === successor), `traffic moved to the elected successor ${successor}`);

@@ -8,7 +8,7 @@ import { kubectl } from './kubectl.js';
 import { labPaths } from './lab.js';
 import { ensureAnnouncers } from './operator.js';
 import { readPid, runningPid, waitFor } from './processes.js';
-import { arpOwners, type Prober } from './wire.js';
+import { arpOwners, type Prober, type ProbeSample } from './wire.js';
 
 export type FailoverKind = 'SIGKILL' | 'SIGTERM' | 'cordon';
 
@@ -18,11 +18,24 @@ export interface FailoverTrial {
   readonly to: string;
   /** From the action to the first request answered by the new owner. */
   readonly ms: number;
-  /** Requests that failed in between. */
+  /** Requests that failed in between, but for a reset at the switch (below). */
   readonly lost: number;
-  /** Each of them: ms after the action, and the error (a timeout, or a reset of a connection opened to
-   *  one MAC and continued to the other). */
+  /** Each of them: ms after the action, and the error. */
   readonly lostRequests: readonly string[];
+  /** The request in flight when the client's neighbour entry moved to the new MAC, reset: its connection
+   *  was opened to the old owner and continued to the new one, whose kernel knows nothing of it. */
+  readonly resetAtSwitch: number;
+}
+
+/** Splits the requests that failed before the new owner's first answer: a reset of the last one sent
+ *  before it is the connection that straddled the MAC switch, which no Layer 2 handover can carry (the
+ *  new owner never saw its handshake); anything else (a timeout, a refusal, an earlier reset) is lost. */
+export function failedRequests(window: readonly ProbeSample[], first: ProbeSample): { lost: ProbeSample[]; resetAtSwitch: ProbeSample[] } {
+  const before = window.filter((s) => s.t < first.t);
+  const last = before.at(-1);
+  const failed = before.filter((s) => s.error !== undefined);
+  const straddled = (s: ProbeSample): boolean => s === last && /ECONNRESET|EPIPE|socket hang up/.test(s.error ?? '');
+  return { lost: failed.filter((s) => !straddled(s)), resetAtSwitch: failed.filter(straddled) };
 }
 
 /** The time after an ownership change for gratuitous bursts to end and client caches to settle; the
@@ -47,7 +60,7 @@ export async function failoverTrial(kind: FailoverKind, ip: string, owner: strin
     prober.since(started).some((s) => s.node !== undefined && s.node !== owner), 10_000, 10);
   const window = prober.since(started);
   const first = window.find((s) => s.node !== undefined && s.node !== owner)!;
-  const failed = window.filter((s) => s.t <= first.t && s.error !== undefined);
+  const { lost, resetAtSwitch } = failedRequests(window, first);
   // Give the owner back, and let it settle before the next trial.
   if (kind === 'cordon') kubectl('uncordon', owner);
   else {
@@ -57,7 +70,8 @@ export async function failoverTrial(kind: FailoverKind, ip: string, owner: strin
   await waitForSingleOwner(ip, owner);
   await waitFor(`${owner} to serve again`, () => prober.samples.at(-1)?.node === owner, 10_000, 20);
   await sleep(SETTLE_MS);
-  return { kind, from: owner, to: first.node!, ms: first.t - started, lost: failed.length, lostRequests: failed.map((s) => `+${s.t - started} ms: ${s.error}`) };
+  return { kind, from: owner, to: first.node!, ms: first.t - started, lost: lost.length,
+    lostRequests: lost.map((s) => `+${s.t - started} ms: ${s.error}`), resetAtSwitch: resetAtSwitch.length };
 }
 
 export function percentile(values: readonly number[], p: number): number {
