@@ -17,12 +17,12 @@ import { EndpointSlices, Services, type KubeObject } from '../operator/kit/resou
 import { electOwner } from '../reconcilers/layer2/election.js';
 import { repoRoot } from '../e2e/fixtures.js';
 import { setEndpoints } from '../e2e/lab/endpoints.js';
-import { waitForSingleOwner } from '../e2e/lab/failover.js';
+import { percentile, waitForSingleOwner } from '../e2e/lab/failover.js';
 import { kubectl, kubectlApply } from '../e2e/lab/kubectl.js';
 import { labPaths, labUp } from '../e2e/lab/lab.js';
-import { labNode } from '../e2e/lab/topology.js';
+import { deleteAllOf, inParallel } from '../e2e/lab/scale.js';
+import { client as labClient, LAB_CLIENT_NS, labNode } from '../e2e/lab/topology.js';
 import { buildProber, run } from '../testkit/netns.js';
-import { percentile } from '../e2e/lab/failover.js';
 
 const STORM = Number(process.env.BENCH_STORM_SERVICES ?? '5000');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '500');
@@ -54,18 +54,14 @@ function figures(samples: readonly number[], lost: number): Figures {
 
 /** One l2probe latency run from lab-client: the kernel's address and ours alternating. */
 async function probe(prober: string, family: Family, kernel: string, rounds: number): Promise<{ kernel: number[]; ours: number[]; lostKernel: number; lostOurs: number }> {
-  const client = family === 'ARP' ? labClient().ipv4 : labClient().ipv6;
-  const result = await run(['ip', 'netns', 'exec', 'lab-client', prober, 'latency', 'eth0', client, kernel, VIP[family], '-n', String(rounds), '-t', '200'], 600_000);
+  const client = family === 'ARP' ? labClient.eth0.ipv4 : labClient.eth0.ipv6;
+  const result = await run(['ip', 'netns', 'exec', LAB_CLIENT_NS, prober, 'latency', 'eth0', client, kernel, VIP[family], '-n', String(rounds), '-t', '200'], 600_000);
   if (result.code !== 0) throw new Error(`l2probe exited ${result.code}: ${result.stderr.trim()}`);
   const { targets } = JSON.parse(result.stdout) as { targets: Record<string, { samples: number[]; lost: number }> };
   // l2probe names IPv6 targets in their canonical form, which is how they are written here.
   const k = targets[kernel];
   const o = targets[VIP[family]];
   return { kernel: k?.samples ?? [], ours: o?.samples ?? [], lostKernel: k?.lost ?? 0, lostOurs: o?.lost ?? 0 };
-}
-
-function labClient(): { ipv4: string; ipv6: string } {
-  return { ipv4: '192.168.1.2', ipv6: 'fd00:1::2' };
 }
 
 function row(family: Family, load: LatencyRow['load'], runs: ReadonlyArray<Awaited<ReturnType<typeof probe>>>): LatencyRow {
@@ -92,7 +88,7 @@ async function main(): Promise<void> {
     method: 'bench/l2probe.c in lab-client; requests for the owner node\'s own address (kernel) and for a VIP its speaker owns alternate, one in flight' };
   const rows: LatencyRow[] = [];
   try {
-    kubectl('delete', 'services', '-n', 'default', '-l', 'l2lb-bench-arp', '--wait=true', '--timeout=600s');
+    await deleteAllOf(client, Services, 'default', 'l2lb-bench-arp');
     kubectlApply(`apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: {name: arp-bench, namespace: metallb-system}
@@ -144,14 +140,13 @@ spec: {ipAddressPools: [arp-bench, arp-storm], interfaces: [eth0]}
     })();
     const t0 = Date.now();
     // 16 writers, as a busy cluster's controllers would be; the speaker re-plans on every change.
+    const indexes = Array.from({ length: STORM }, (_, i) => i);
     const storm = async (step: (i: number) => Promise<void>, verb: string): Promise<void> => {
       let done = 0;
-      await Promise.all(Array.from({ length: 16 }, async (_, w) => {
-        for (let i = w; i < STORM; i += 16) {
-          await step(i);
-          if (++done % 1000 === 0) log(`  ${done} ${verb}`);
-        }
-      }));
+      await inParallel(indexes, 16, async (i) => {
+        await step(i);
+        if (++done % 1000 === 0) log(`  ${done} ${verb}`);
+      });
     };
     await storm(async (i) => {
       await client.create(Services, stormService(i));
@@ -167,7 +162,7 @@ spec: {ipAddressPools: [arp-bench, arp-storm], interfaces: [eth0]}
     results.storm = { createMs: created, totalMs: Date.now() - t0 };
     for (const family of ['ARP', 'NDP'] as const) rows.push(row(family, 'recomputing', runs[family]));
   } finally {
-    kubectl('delete', 'services', '-n', 'default', '-l', 'l2lb-bench-arp', '--wait=true', '--timeout=600s');
+    await deleteAllOf(client, Services, 'default', 'l2lb-bench-arp');
     const slices = kubectl('get', 'endpointslices', '-n', 'default', '-o', 'name').split('\n').filter((n) => /\/(storm-|arp-bench-)/.test(n));
     if (slices.length > 0) kubectl('delete', '-n', 'default', '--ignore-not-found', ...slices);
     kubectl('delete', 'l2advertisement/arp-bench', 'ipaddresspool/arp-bench', 'ipaddresspool/arp-storm', '-n', 'metallb-system', '--ignore-not-found');

@@ -74,7 +74,7 @@ export interface ChaosReport {
   readonly rss: ReadonlyArray<{ program: string; startMb: number; warmMb: number; peakMb: number; endMb: number }>;
   readonly passed: boolean;
   readonly failures: readonly string[];
-  /** For each failing fault: who answered its worst address, and what the speakers logged (see faultEvidence). */
+  /** For each failing fault: who answered its worst address, and what the speakers logged (ChaosField.evidence). */
   readonly evidence: readonly string[];
 }
 

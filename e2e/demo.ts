@@ -15,7 +15,7 @@ import { labDown, labPaths, labUp } from './lab/lab.js';
 import { waitFor } from './lab/processes.js';
 import { arpAnswers, nodeOfMac, Prober, servedBy } from './lab/wire.js';
 import { LAB_OBSERVABILITY_PORTS } from './lab/observability.js';
-import { attribute, promQuery, spanTree, tracesOf, type TraceSpan } from './lab/telemetry.js';
+import { attribute, byStartTime, promQuery, spanTree, tracesOf, type TraceSpan } from './lab/telemetry.js';
 
 const NODES = ['lab-node-1', 'lab-node-2', 'lab-node-3'];
 const guides = join(repoRoot, 'config', 'samples', 'guides');
@@ -125,13 +125,13 @@ async function showTelemetry(since: Date): Promise<void> {
   await waitFor('nginx-lb\'s trace', async () => {
     for (const spans of (await tracesOf('l2lb-controller', since, 'status write')).values()) {
       const announcesNginx = spans.some((s) => s.name === 'announce' && attribute(s.attributes, 'l2lb.service') === 'default/nginx-lb');
-      if (announcesNginx && spans.some((s) => s.service === 'l2lb-controller')) found ??= spans;
+      if (announcesNginx) found ??= spans; // a status-write search: the controller's spans are in every trace it returns
     }
     return found !== undefined;
   }, 30_000, 1000);
   // The address moved in the failover and cordon steps, and each speaker that gained it added an announce
   // under the same status write: the first one is shown, the others counted.
-  const announces = found!.filter((s) => s.name === 'announce').sort((a, b) => Number(BigInt(a.startTimeUnixNano ?? '0') - BigInt(b.startTimeUnixNano ?? '0')));
+  const announces = found!.filter((s) => s.name === 'announce').sort(byStartTime);
   const first = announces[0]!;
   const shown = found!.filter((s) => s.service === 'l2lb-controller' || s.spanId === first.spanId || s.parentSpanId === first.spanId);
   for (const line of spanTree(shown)) console.log(`   ${line}`);

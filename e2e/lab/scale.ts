@@ -71,9 +71,6 @@ export async function createScaleServices(client: KubeClient, namespace: string,
   return names;
 }
 
-/** Deletes the namespace's Services and slices and the lab's pools and advertisements. The lab has no
- *  namespace controller (no kube-controller-manager): a deleted namespace would stay Terminating for
- *  good, so its contents are deleted and the namespace kept. */
 /** Deletes every object of `type` in `namespace` (matching `labelSelector`), 16 requests at a time, and
  *  waits until none is listed. kubectl deletes one object per request under its client-side rate limit
  *  (5 requests/s after a burst of 10): 1,000 Services took 225 s that way, with or without --wait. */
@@ -89,6 +86,9 @@ export async function deleteAllOf(client: KubeClient, type: ResourceType, namesp
   await waitFor(`every ${type.plural} of ${namespace} deleted`, async () => (await client.list(type, namespace, labelSelector)).items.length === 0, 300_000, 500);
 }
 
+/** Deletes the namespace's Services and slices and the lab's pools and advertisements. The lab has no
+ *  namespace controller (no kube-controller-manager): a deleted namespace would stay Terminating for
+ *  good, so its contents are deleted and the namespace kept. */
 export async function deleteScaleServices(client: KubeClient, namespace: string): Promise<void> {
   await deleteAllOf(client, Services, namespace);
   await deleteAllOf(client, EndpointSlices, namespace);

@@ -88,16 +88,22 @@ export function attribute(attributes: readonly OtlpAttribute[] | undefined, key:
   return value?.stringValue ?? (value?.intValue === undefined ? undefined : String(value.intValue));
 }
 
+/** Orders spans by start time. */
+export function byStartTime(a: TraceSpan, b: TraceSpan): number {
+  return Number(BigInt(a.startTimeUnixNano ?? '0') - BigInt(b.startTimeUnixNano ?? '0'));
+}
+
 /** A trace as an indented tree, parents before children, siblings by start time; events in brackets. */
 export function spanTree(spans: readonly TraceSpan[]): string[] {
   const ids = new Set(spans.map((s) => s.spanId));
-  const byStart = [...spans].sort((a, b) => Number(BigInt(a.startTimeUnixNano ?? '0') - BigInt(b.startTimeUnixNano ?? '0')));
+  const byStart = [...spans].sort(byStartTime);
   const lines: string[] = [];
   const walk = (parent: string | undefined, depth: number): void => {
     for (const span of byStart.filter((s) => (parent === undefined ? !s.parentSpanId || !ids.has(s.parentSpanId) : s.parentSpanId === parent))) {
-      const events = (span.events ?? []).map((e) => e.name);
-      const counted = [...new Set(events)].map((e) => `${e}${events.filter((x) => x === e).length > 1 ? ` ×${events.filter((x) => x === e).length}` : ''}`);
-      lines.push(`${'  '.repeat(depth)}${span.service}: ${span.name}${counted.length === 0 ? '' : ` [${counted.join(', ')}]`}`);
+      const counts = new Map<string, number>();
+      for (const event of span.events ?? []) counts.set(event.name, (counts.get(event.name) ?? 0) + 1);
+      const events = [...counts].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name));
+      lines.push(`${'  '.repeat(depth)}${span.service}: ${span.name}${events.length === 0 ? '' : ` [${events.join(', ')}]`}`);
       walk(span.spanId, depth + 1);
     }
   };
