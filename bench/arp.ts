@@ -14,14 +14,14 @@
 // Prints tables and writes bench/results-arp.json. Never fails.
 //
 //   node dist/bench/arp.js [--rounds 500] [--rates 25000,50000,75000,100000] [--seconds 2] [--quick]
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, setPriority, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, setPriority } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ArpTestbed, JsonLineProcess } from '../testkit/netns.js';
-import { createArpTestbed } from '../testkit/netns.js';
+import { buildBenchProgram, createArpTestbed } from '../testkit/netns.js';
 
 const { values } = parseArgs({
   options: {
@@ -117,9 +117,7 @@ async function latency(bed: ArpTestbed, family: Family, path: string, args: read
  *  our address, measured like the others. What it pays over the kernel, any user-space responder pays. */
 async function floorLatency(bed: ArpTestbed, rounds: number): Promise<LatencyRow> {
   const f = FAMILIES.ARP;
-  const source = resolve(dirname(fileURLToPath(import.meta.url)), '../../bench/floor-responder.c');
-  const binary = join(tmpdir(), `l2lb-floor-responder-${Math.floor(statSync(source).mtimeMs)}`);
-  if (!existsSync(binary)) execFileSync('cc', ['-O2', '-o', binary, source]);
+  const binary = await buildBenchProgram('floor-responder');
   const child = spawn('ip', ['netns', 'exec', bed.node, binary, 'eth0', f.ours], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     await new Promise<void>((ready, fail) => {

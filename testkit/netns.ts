@@ -218,13 +218,19 @@ export function arpingReplies(stdout: string): string[] {
   return [...stdout.matchAll(/reply from \S+ \[([0-9A-Fa-f:]+)\]/g)].map((match) => (match[1] ?? '').toLowerCase());
 }
 
-/** bench/l2probe.c, the independent prober, compiled with the system's cc into a temporary directory once. */
-export async function buildProber(): Promise<string> {
-  const source = resolve(HERE, '../../bench/l2probe.c');
+/** A C program of bench/ (plain libc, no code of ours), compiled with the system's cc into a temporary
+ *  directory once per version of its source. */
+export async function buildBenchProgram(name: string): Promise<string> {
+  const source = resolve(HERE, `../../bench/${name}.c`);
   const directory = join(tmpdir(), 'l2lb-l2probe');
-  const binary = join(directory, `l2probe-${Math.floor(statSync(source).mtimeMs)}`);
+  const binary = join(directory, `${name}-${Math.floor(statSync(source).mtimeMs)}`);
   if (existsSync(binary)) return binary;
   mkdirSync(directory, { recursive: true });
   await mustRun(['cc', '-O2', '-o', binary, source]);
   return binary;
+}
+
+/** bench/l2probe.c, the independent prober. */
+export function buildProber(): Promise<string> {
+  return buildBenchProgram('l2probe');
 }
