@@ -4,7 +4,7 @@
 #   make bench     measures and prints; never fails on a figure
 #   make chaos     a bounded soak with random faults (MINUTES=10, SEED= replays)
 #   make fuzz      10,000 mutated manifests through the API server to the webhook (COUNT=, SEED=)
-#   make lab-up    NODES=3 by default; idempotent
+#   make lab-up    NODES=3 by default; idempotent. CLUSTER=1: kubelets on the nodes run l2lb from its image
 #   make lab-down  removes every namespace, process and file the lab made
 #   make image     the OCI image (.image/oci and .image/l2lb-<version>.tar), built with no daemon, smoke-tested
 #   make bundle    the OLM bundle (bundle/, generated) checked by operator-framework's validator
@@ -14,11 +14,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 NODES ?= 3
+CLUSTER ?=
 KEEP ?= 0
 NODE ?= node
 # node-gyp builds the ARP addon offline against the installed Node headers, never downloading them.
 export npm_config_nodedir ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v node))))
-DEBS := iproute2 iputils-arping ndisc6 curl tcpdump openssl procps python3
+DEBS := iproute2 iputils-arping ndisc6 curl tcpdump openssl procps python3 util-linux gcc libc6-dev \
+  umoci skopeo containerd runc containernetworking-plugins
 
 .PHONY: fuzz chaos help deps debs node-check build fixtures lint generate-check unit e2e test lab-up lab-down demo bench clean image bundle
 
@@ -45,6 +47,7 @@ build: deps
 fixtures:
 	@e2e/fixtures/build.sh etcd >/dev/null
 	@e2e/fixtures/build.sh kube >/dev/null
+	@e2e/fixtures/build.sh kube-node >/dev/null
 	@e2e/fixtures/build.sh prometheus >/dev/null
 	@e2e/fixtures/build.sh jaeger >/dev/null
 
@@ -59,14 +62,16 @@ unit: build
 
 e2e: build fixtures
 	@[ "$$(id -u)" -eq 0 ] || { echo "the e2e tests create network namespaces: run them as root"; exit 1; }
-	@# Test files share the lab (each brings it up, idempotently); it comes down after the last one.
-	status=0; $(NODE) --test --test-concurrency=1 --test-timeout=900000 $$(find dist -name '*.e2e.js' | sort) || status=$$?; \
+	@# Test files share the lab (each brings it up, idempotently); it comes down after the last one. The
+	@# cluster lab's files (kubelets, l2lb from its image) run last: the lab switches mode once.
+	status=0; $(NODE) --test --test-concurrency=1 --test-timeout=900000 \
+	  $$(find dist -name '*.e2e.js' ! -name 'cluster*' | sort) $$(find dist -name 'cluster*.e2e.js' | sort) || status=$$?; \
 	  $(NODE) dist/e2e/lab/cli.js down >/dev/null; exit $$status
 
 test: lint generate-check unit bundle e2e
 
 lab-up: build fixtures
-	$(NODE) dist/e2e/lab/cli.js up --nodes $(NODES)
+	$(NODE) dist/e2e/lab/cli.js up --nodes $(NODES) $(if $(filter-out 0,$(CLUSTER)),--cluster)
 
 lab-down:
 	@if [ -f dist/e2e/lab/cli.js ]; then $(NODE) dist/e2e/lab/cli.js down; \

@@ -16,6 +16,9 @@ export interface ControlPlaneLayout {
   readonly pidDir: string;
   readonly kubeBin: string;
   readonly etcdBin: string;
+  /** The cluster lab's egress proxy (relay.ts, http-connect): the API server dials Pods and kubelets
+   *  (webhooks, logs) through it, from the control-plane namespace. Absent: it dials them itself. */
+  readonly egressSocket?: string;
 }
 
 interface Ports {
@@ -34,6 +37,21 @@ rules:
   users: ["system:serviceaccount:metallb-system:speaker", "system:serviceaccount:metallb-system:controller"]
 - level: None
 `;
+
+/** Sends the API server's "cluster" traffic (webhooks, kubelets) through an HTTP CONNECT proxy on a
+ *  Unix socket, konnectivity's way; etcd and the control plane's own traffic stay direct. */
+export function egressSelectorConfiguration(socket: string): string {
+  return `apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+- name: cluster
+  connection:
+    proxyProtocol: HTTPConnect
+    transport:
+      uds:
+        udsName: ${socket}
+`;
+}
 
 export class ControlPlane {
   private constructor(
@@ -103,6 +121,8 @@ export class ControlPlane {
     const pki = join(this.layout.stateDir, 'pki');
     const policy = join(this.layout.stateDir, 'audit-policy.yaml');
     writeFileSync(policy, AUDIT_POLICY);
+    const egress = join(this.layout.stateDir, 'egress-selector.yaml');
+    if (this.layout.egressSocket !== undefined) writeFileSync(egress, egressSelectorConfiguration(this.layout.egressSocket));
     startDaemon({
       name: 'kube-apiserver',
       command: join(this.layout.kubeBin, 'kube-apiserver'),
@@ -124,6 +144,11 @@ export class ControlPlane {
         `--audit-policy-file=${policy}`, `--audit-log-path=${this.auditLogPath}`, '--audit-log-format=json',
         '--audit-log-maxsize=200', '--audit-log-maxbackup=1', '--audit-log-mode=batch', '--audit-log-batch-max-wait=1s',
         '--profiling=false', '--v=1',
+        ...(this.layout.egressSocket === undefined ? [] : [`--egress-selector-config-file=${egress}`,
+          // Kubelets by address (the proxy has no DNS for node names), with kubeadm's client certificate.
+          '--kubelet-preferred-address-types=InternalIP',
+          `--kubelet-client-certificate=${join(pki, 'apiserver-kubelet-client.crt')}`,
+          `--kubelet-client-key=${join(pki, 'apiserver-kubelet-client.key')}`]),
       ],
       logFile: join(this.layout.logDir, 'kube-apiserver.log'),
       pidFile: this.pidFile('kube-apiserver'),
@@ -195,6 +220,7 @@ async function loadOrChoosePorts(stateDir: string): Promise<Ports> {
 
 /** A CA, the API server's serving certificate, the ServiceAccount signing key and the admin's token. */
 function ensurePki(dir: string): void {
+  ensureKubeletClientCert(dir);
   if (existsSync(join(dir, 'tokens.csv'))) return;
   mkdirSync(dir, { recursive: true });
   const openssl = (...args: string[]): void => {
@@ -214,4 +240,19 @@ function ensurePki(dir: string): void {
   writeFileSync(join(dir, ADMIN_TOKEN_FILE), token + '\n', { mode: 0o600 });
   // The lab's administrator, the way kubeadm's admin.conf is: a member of system:masters.
   writeFileSync(join(dir, 'tokens.csv'), `${token},lab-admin,lab-admin,system:masters\n`, { mode: 0o600 });
+  ensureKubeletClientCert(dir);
+}
+
+/** The API server's client certificate for the kubelets (logs, exec), as kubeadm makes it: signed by the
+ *  lab's CA, which the cluster lab's kubelets trust for x509 client authentication. */
+function ensureKubeletClientCert(dir: string): void {
+  if (!existsSync(join(dir, 'ca.key')) || existsSync(join(dir, 'apiserver-kubelet-client.crt'))) return;
+  const openssl = (...args: string[]): void => {
+    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  };
+  writeFileSync(join(dir, 'kubelet-client.ext'), 'extendedKeyUsage=clientAuth\n');
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'apiserver-kubelet-client.key', '-out', 'apiserver-kubelet-client.csr',
+    '-subj', '/O=system:masters/CN=kube-apiserver-kubelet-client');
+  openssl('x509', '-req', '-in', 'apiserver-kubelet-client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+    '-out', 'apiserver-kubelet-client.crt', '-days', '30', '-extfile', 'kubelet-client.ext');
 }

@@ -2,7 +2,7 @@
 // so `up` is idempotent and starts again whatever is missing; `down` removes every namespace, process and
 // file the lab made.
 
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeClient } from '../../operator/kit/kube-client.js';
 import { loadKubeConfig } from '../../operator/kit/kubeconfig.js';
@@ -16,6 +16,7 @@ import { run, runningPid, startDaemon, stopDaemon, waitFor } from './processes.j
 import { LAB_CLIENT_NS, LAB_NET_NS, labNode, labNodes, NODE_API_PORT, type LabNode } from './topology.js';
 import { ensureAnnouncers, ensureController, ensureOperatorConfig, operatorPorts } from './operator.js';
 import { ensureObservability } from './observability.js';
+import { clusterDown, ensureCluster } from './cluster.js';
 
 export interface LabPaths {
   readonly root: string;
@@ -26,6 +27,8 @@ export interface LabPaths {
   readonly state: string;
   readonly apiSocket: string;
   readonly credentials: string;
+  readonly egressSocket: string;
+  readonly mode: string;
 }
 
 export function labPaths(root = join(repoRoot, '.lab')): LabPaths {
@@ -38,6 +41,8 @@ export function labPaths(root = join(repoRoot, '.lab')): LabPaths {
     state: join(root, 'state'),
     apiSocket: join(root, 'run', 'api.sock'),
     credentials: join(root, 'credentials'),
+    egressSocket: join(root, 'run', 'egress.sock'),
+    mode: join(root, 'mode'),
   };
 }
 
@@ -50,13 +55,31 @@ export interface Lab {
   readonly kubeBin: string;
 }
 
-export async function labUp(nodeCount: number, progress: Progress, paths = labPaths()): Promise<Lab> {
+/** `processes`: the controller and the announcers run as the lab's own processes, nodes have no kubelet
+ *  (the lab writes their Node objects). `cluster`: kubelets on the nodes run l2lb from its image and
+ *  manifests (cluster.ts). */
+export type LabMode = 'processes' | 'cluster';
+
+export function labMode(paths = labPaths()): LabMode | undefined {
+  if (!existsSync(paths.mode)) return existsSync(paths.run) ? 'processes' : undefined;
+  return readFileSync(paths.mode, 'utf8').trim() === 'cluster' ? 'cluster' : 'processes';
+}
+
+export async function labUp(nodeCount: number, progress: Progress, paths = labPaths(), mode: LabMode = 'processes'): Promise<Lab> {
   if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 50) throw new Error(`NODES=${nodeCount}: expected 1 to 50`);
+  const running = labMode(paths);
+  if (running !== undefined && running !== mode) {
+    progress(`the lab runs in ${running} mode and ${mode} was asked for: taking it down first`);
+    await labDown(progress, paths);
+  }
+  const cluster = mode === 'cluster';
   for (const dir of [paths.root, paths.run, paths.logs, paths.credentials]) mkdirSync(dir, { recursive: true });
+  writeFileSync(paths.mode, `${mode}\n`);
   progress('fixtures: etcd and kube-apiserver (built once, then cached)');
   const kubeBin = fixtureBin('kube');
   const etcdBin = fixtureBin('etcd');
-  const plane = await ControlPlane.up({ stateDir: paths.state, logDir: paths.logs, pidDir: paths.run, kubeBin, etcdBin }, progress);
+  const plane = await ControlPlane.up({ stateDir: paths.state, logDir: paths.logs, pidDir: paths.run, kubeBin, etcdBin,
+    ...(cluster ? { egressSocket: paths.egressSocket } : {}) }, progress);
   copyFileSync(plane.kubeconfigPath, paths.kubeconfig);
   progress(`control plane ready at ${plane.server}`);
 
@@ -69,6 +92,7 @@ export async function labUp(nodeCount: number, progress: Progress, paths = labPa
   }
   for (const extra of extraNodes(nodeCount)) {
     progress(`removing ${extra.name} (NODES=${nodeCount})`);
+    await clusterDown(paths, progress, [extra.name]);
     await stopDaemon(join(paths.run, `announcer-${extra.name}.pid`));
     await stopDaemon(join(paths.run, `api-relay-${extra.name}.pid`));
     for (const relay of ['metrics-relay', 'metrics-relay-host', 'otlp-relay']) await stopDaemon(join(paths.run, `${relay}-${extra.name}.pid`));
@@ -78,14 +102,21 @@ export async function labUp(nodeCount: number, progress: Progress, paths = labPa
 
   const client = await KubeClient.create(loadKubeConfig(paths.kubeconfig), 'l2lb-lab');
   try {
-    await registerNodes(client, nodes);
+    // On the cluster lab each kubelet registers its own Node.
+    if (!cluster) await registerNodes(client, nodes);
     await forgetExtraNodes(client, nodeCount);
   } finally {
     client.close();
   }
-  progress(`Node objects: ${nodes.map((n) => n.name).join(', ')}`);
-  ensureOperatorAccounts(paths, plane, kubeBin);
+  if (!cluster) progress(`Node objects: ${nodes.map((n) => n.name).join(', ')}`);
   // kube-proxy's part (the VIPs on kube-ipvs0, HTTP on port 80), emulated: see kube-proxy.ts.
+  if (cluster) {
+    await ensureCluster({ paths, plane, nodes, kubeBin, kubeconfig: paths.kubeconfig }, progress);
+    await ensureKubeProxies(paths, plane, kubeBin, nodes);
+    writeEnv(paths, nodeCount, kubeBin, etcdBin, mode);
+    return { paths, plane, nodes, kubeBin };
+  }
+  ensureOperatorAccounts(paths, plane, kubeBin);
   await ensureKubeProxies(paths, plane, kubeBin, nodes);
   const observed = await ensureObservability({ paths, nodes: nodes.map((n) => n.name),
     controllerHttpPort: (await operatorPorts(join(paths.root, 'operator-ports.json'))).controllerHttp,
@@ -94,7 +125,7 @@ export async function labUp(nodeCount: number, progress: Progress, paths = labPa
   await ensureOperator(paths, kubeBin, progress);
   const announcers = ensureAnnouncers(paths, nodes.map((n) => n.name));
   if (announcers.length > 0) progress(`announcers: ${announcers.join(', ')}`);
-  writeEnv(paths, nodeCount, kubeBin, etcdBin);
+  writeEnv(paths, nodeCount, kubeBin, etcdBin, mode);
   return { paths, plane, nodes, kubeBin };
 }
 
@@ -186,12 +217,13 @@ async function ensureOperator(paths: LabPaths, kubeBin: string, progress: Progre
   }, 60_000, 250);
 }
 
-function writeEnv(paths: LabPaths, nodeCount: number, kubeBin: string, etcdBin: string): void {
+function writeEnv(paths: LabPaths, nodeCount: number, kubeBin: string, etcdBin: string, mode: LabMode): void {
   const nodes = labNodes(nodeCount).map((n) => n.name).join(' ');
   writeFileSync(paths.env, [
     '# Written by `make lab-up`: `. .lab/env` to use the lab from a shell.',
     `export KUBECONFIG=${paths.kubeconfig}`,
     `export LAB_NODES=${nodeCount}`,
+    `export LAB_MODE=${mode}`,
     `export LAB_NODE_NAMESPACES="${nodes}"`,
     `export LAB_CLIENT_NS=${LAB_CLIENT_NS}`,
     `export LAB_NET_NS=${LAB_NET_NS}`,
@@ -205,6 +237,7 @@ function writeEnv(paths: LabPaths, nodeCount: number, kubeBin: string, etcdBin: 
 /** Stops every process with a pid file (operator first, the control plane last), removes every lab
  *  namespace, then the .lab directory. */
 export async function labDown(progress: Progress, paths = labPaths()): Promise<void> {
+  await clusterDown(paths, progress);
   const last = ['kube-apiserver.pid', 'etcd.pid'];
   const pidFiles = existsSync(paths.run) ? readdirSync(paths.run).filter((f) => f.endsWith('.pid')) : [];
   const ordered = [...pidFiles.filter((f) => !last.includes(f)), ...last.filter((f) => pidFiles.includes(f))];

@@ -3,7 +3,7 @@
 // and no namespace has a default route, so nothing can leave the lab.
 
 import { execFileSync } from 'node:child_process';
-import { client, LAB_CLIENT_NS, LAB_NET_NS, SEGMENT1_BRIDGE, SEGMENT2_BRIDGE, type LabNode } from './topology.js';
+import { client, controlPlaneHost, KUBERNETES_SERVICE_IP, LAB_CLIENT_NS, LAB_CONTROL_PLANE_NS, LAB_NET_NS, podCidr, SEGMENT1_BRIDGE, SEGMENT2_BRIDGE, type LabNode } from './topology.js';
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -110,6 +110,32 @@ export function ensureClient(): boolean {
   ip('-n', LAB_CLIENT_NS, 'addr', 'add', `${client.eth0.ipv6}/64`, 'dev', 'eth0', 'nodad');
   ip('-n', LAB_CLIENT_NS, 'addr', 'add', `${client.eth1.ipv4}/24`, 'dev', 'eth1');
   return true;
+}
+
+/** The cluster lab's control-plane namespace on segment 1 (see topology.ts), routing each node's Pod
+ *  subnet via that node. Routes are replaced every time: NODES may have changed. */
+export function ensureControlPlaneHost(nodes: readonly LabNode[]): boolean {
+  const fresh = !(listLabNamespaces().includes(LAB_CONTROL_PLANE_NS) && hasLink(LAB_CONTROL_PLANE_NS, 'eth0') && hasLink(LAB_NET_NS, controlPlaneHost.eth0.peer));
+  if (fresh) {
+    if (hasLink(LAB_NET_NS, controlPlaneHost.eth0.peer)) ip('-n', LAB_NET_NS, 'link', 'del', controlPlaneHost.eth0.peer);
+    freshNamespace(LAB_CONTROL_PLANE_NS);
+    plug(LAB_CONTROL_PLANE_NS, 'eth0', controlPlaneHost.eth0.mac, controlPlaneHost.eth0.peer, SEGMENT1_BRIDGE);
+    ip('-n', LAB_CONTROL_PLANE_NS, 'addr', 'add', `${controlPlaneHost.eth0.ipv4}/24`, 'dev', 'eth0');
+  }
+  for (const node of nodes) ip('-n', LAB_CONTROL_PLANE_NS, 'route', 'replace', podCidr(node), 'via', node.eth0.ipv4);
+  return fresh;
+}
+
+/** A cluster node's part of the Pod network: it forwards between its Pods' bridge (made by the CNI
+ *  bridge plugin) and eth0, routes the other nodes' Pod subnets via them, and holds the `kubernetes`
+ *  Service's ClusterIP on lo (arp_ignore keeps eth0 from ever answering for it). */
+export function ensurePodNetwork(node: LabNode, nodes: readonly LabNode[]): void {
+  sysctl(node.name, 'net.ipv4.ip_forward', '1');
+  const onLo = inNs(node.name, 'ip', '-o', 'addr', 'show', 'dev', 'lo');
+  if (!onLo.includes(` ${KUBERNETES_SERVICE_IP}/32 `)) ip('-n', node.name, 'addr', 'add', `${KUBERNETES_SERVICE_IP}/32`, 'dev', 'lo');
+  for (const other of nodes) {
+    if (other.index !== node.index) ip('-n', node.name, 'route', 'replace', podCidr(other), 'via', other.eth0.ipv4);
+  }
 }
 
 /** Removes a node namespace and its bridge ports (for NODES shrinking). */

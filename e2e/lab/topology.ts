@@ -40,3 +40,21 @@ export function labNode(index: number): LabNode {
 export function labNodes(count: number): LabNode[] {
   return Array.from({ length: count }, (_, i) => labNode(i + 1));
 }
+
+// The cluster lab (`make lab-up CLUSTER=1`, cluster.ts): kubelets on the nodes, Pods on a bridge per node.
+
+/** Where the API server's egress proxy runs: a namespace on segment 1, as a control-plane node sits on
+ *  the nodes' network, so the API server reaches Pods (the webhook) without touching the host's routes. */
+export const LAB_CONTROL_PLANE_NS = 'lab-control-plane';
+export const controlPlaneHost = {
+  eth0: { ipv4: '192.168.1.5', mac: '02:00:c0:a8:01:05', peer: 'cp-eth0' },
+} as const;
+
+/** The `kubernetes` Service's ClusterIP (first of the API server's --service-cluster-ip-range). Each node
+ *  holds it locally, as kube-proxy would route it, and a relay there forwards it to the API server. */
+export const KUBERNETES_SERVICE_IP = '10.96.0.1';
+
+/** A node's Pod subnet; every other node and the control-plane namespace route it via the node's eth0. */
+export function podCidr(node: LabNode): string {
+  return `10.244.${node.index}.0/24`;
+}

@@ -2,9 +2,10 @@
 // the CSV holds (CRDs, the RBAC of config/rbac, the controller Deployment, the webhook) and no speaker
 // DaemonSet, then a MetalLB resource. The speakers come up and announce; a nodeSelector moves them; the
 // MetalLB resource deleted takes them away while every Service keeps its address.
-// Needs the lab of issue 13 (Ready nodes); on the process-only lab every test skips, saying why.
+// Runs on the cluster lab (kubelets on every node, e2e/lab/cluster.ts); its before() replaces the
+// kustomize install that lab-up made with what OLM would apply.
 
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,12 +21,13 @@ import { repoRoot } from './fixtures.js';
 import { labPaths, labUp } from './lab/lab.js';
 import { kubectl, kubectlResult } from './lab/kubectl.js';
 import { waitFor } from './lab/processes.js';
+import { ensureBackends } from './lab/backends.js';
+import { arpOwners } from './lab/wire.js';
 
 const NS = 'metallb-system';
 const NODES = 3;
 const SELECTOR_LABEL = 'l2lb-e2e/speaker';
 let client: KubeClient;
-let cluster: string | undefined; // why the tests skip, when they do
 
 interface Csv {
   spec: { install: { spec: { deployments: Array<{ name: string; label?: Record<string, string>; spec: unknown }> } } };
@@ -39,8 +41,7 @@ function csvDeployment(): string {
   return JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: deployment.name, namespace: NS, labels: deployment.label }, spec: deployment.spec });
 }
 
-/** Nodes a kubelet runs and reports Ready. The process-only lab writes Ready itself but has no kubelet,
- *  so a node counts only when a kubelet stamped its version. */
+/** Nodes a kubelet runs and reports Ready (a kubelet stamps its version). */
 function readyNodes(): number {
   const nodes = JSON.parse(kubectl('get', 'nodes', '-o', 'json')) as {
     items: Array<{ status?: { conditions?: Array<{ type: string; status: string }>; nodeInfo?: { kubeletVersion?: string } } }>;
@@ -69,18 +70,10 @@ function applyJson(text: string): void {
   if (!result.ok) throw new Error(`kubectl apply: ${result.stderr.trim()}`);
 }
 
-function skipUnlessCluster(t: TestContext): boolean {
-  if (cluster !== undefined) t.skip(cluster);
-  return cluster !== undefined;
-}
-
 before(async () => {
-  await labUp(NODES, () => undefined);
+  await labUp(NODES, (message) => console.log(`lab: ${message}`), undefined, 'cluster');
   client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-e2e-install');
-  if (readyNodes() < NODES) {
-    cluster = 'the lab has no Ready nodes (no kubelets): the install reconciler needs the cluster lab';
-    return;
-  }
+  assert.equal(readyNodes(), NODES, 'the cluster lab reports fewer Ready kubelets than nodes');
   // What OLM applies: CRDs, RBAC, the controller Deployment and the webhook, and no speaker DaemonSet.
   // The bundle's CRDs (the CSV itself is OLM's to read; the lab has no OLM).
   const bundle = join(repoRoot, 'bundle', 'manifests');
@@ -93,9 +86,9 @@ before(async () => {
 });
 
 after(async () => {
-  if (cluster === undefined && client !== undefined) {
+  if (client !== undefined) {
     kubectl('delete', 'metallb', 'metallb', '-n', NS, '--ignore-not-found', '--wait=true');
-    kubectl('delete', 'service', 'install-e2e', '-n', 'default', '--ignore-not-found');
+    kubectl('delete', 'service,deployment', 'install-e2e', '-n', 'default', '--ignore-not-found');
     kubectl('label', 'nodes', '--all', `${SELECTOR_LABEL}-`);
     // Back to the kustomize install the other scenarios expect.
     kubectl('apply', '-k', join(repoRoot, 'config', 'default'));
@@ -103,8 +96,7 @@ after(async () => {
   client?.close();
 });
 
-test('a MetalLB resource brings up one speaker per node, owned by it, and reports Available', async (t) => {
-  if (skipUnlessCluster(t)) return;
+test('a MetalLB resource brings up one speaker per node, owned by it, and reports Available', async () => {
   kubectl('apply', '-f', join(repoRoot, 'config', 'samples', 'metallb.yaml'));
   await waitFor('a speaker on every node', async () => (await speakers())?.status?.numberAvailable === NODES, 180_000, 1000);
   const daemonSet = await speakers();
@@ -116,10 +108,10 @@ test('a MetalLB resource brings up one speaker per node, owned by it, and report
   }, 30_000, 500);
 });
 
-test('the guides’ pool and advertisement: a Service gets its address and a speaker announces it', async (t) => {
-  if (skipUnlessCluster(t)) return;
+test('the guides’ pool and advertisement: a Service with real Pods gets its address, and the node its status names answers ARP', async () => {
   kubectl('apply', '-f', join(repoRoot, 'config', 'samples', 'guides', '000-01-ipaddresspool-cidr.yaml'));
   kubectl('apply', '-f', join(repoRoot, 'config', 'samples', 'guides', '000-04-l2advertisement-all.yaml'));
+  await ensureBackends('install-e2e', 'default', 1);
   applyJson(JSON.stringify({
     apiVersion: 'v1', kind: 'Service', metadata: { name: 'install-e2e', namespace: 'default' },
     spec: { type: 'LoadBalancer', selector: { app: 'install-e2e' }, ports: [{ port: 80 }] },
@@ -131,14 +123,16 @@ test('the guides’ pool and advertisement: a Service gets its address and a spe
     return ip !== '';
   }, 30_000, 250);
   assert.match(ip, /^192\.168\.1\.2[45][0-9]$/);
+  let announcer = '';
   await waitFor('a ServiceL2Status naming the announcing node', async () => {
     const list = await client.list<ServiceL2Status & KubeObject>(ServiceL2Statuses, NS);
-    return list.items.some((s) => s.status?.serviceName === 'install-e2e');
-  }, 30_000, 250);
+    announcer = list.items.find((s) => s.status?.serviceName === 'install-e2e')?.status?.node ?? '';
+    return announcer !== '';
+  }, 60_000, 250);
+  await waitFor(`${ip} answered by ${announcer} alone`, () => JSON.stringify(arpOwners(ip)) === JSON.stringify([announcer]), 15_000, 200);
 });
 
-test('a nodeSelector on the MetalLB resource moves the speakers to the nodes it selects', async (t) => {
-  if (skipUnlessCluster(t)) return;
+test('a nodeSelector on the MetalLB resource moves the speakers to the nodes it selects', async () => {
   kubectl('label', 'nodes', 'lab-node-1', `${SELECTOR_LABEL}=yes`, '--overwrite');
   kubectl('patch', 'metallb', 'metallb', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { nodeSelector: { [SELECTOR_LABEL]: 'yes' } } }));
   await waitFor('speakers on lab-node-1 only', () => JSON.stringify(speakerPodNodes()) === '["lab-node-1"]', 180_000, 1000);
@@ -146,8 +140,7 @@ test('a nodeSelector on the MetalLB resource moves the speakers to the nodes it 
   await waitFor('speakers back on every node', () => speakerPodNodes().length === NODES, 180_000, 1000);
 });
 
-test('deleting the MetalLB resource removes the speakers, and every Service keeps its address', async (t) => {
-  if (skipUnlessCluster(t)) return;
+test('deleting the MetalLB resource removes the speakers, and every Service keeps its address', async () => {
   const before = (await client.get<Service>(Services, 'default', 'install-e2e')).status?.loadBalancer?.ingress?.[0]?.ip;
   kubectl('delete', 'metallb', 'metallb', '-n', NS, '--wait=true');
   await waitFor('the speaker DaemonSet garbage-collected', async () => (await speakers()) === undefined, 120_000, 500);

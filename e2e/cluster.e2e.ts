@@ -1,0 +1,156 @@
+// l2lb installed the way users install it, on the cluster lab: kubelets on every node run its image from
+// `kubectl apply -k config/default` (e2e/lab/cluster.ts). The speakers' Pods, the controller's leader
+// election and the webhook through its Service are the cluster's own; ownership is judged by the MAC
+// that answers ARP in lab-client; a speaker's process killed is restarted by its kubelet.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './fixtures.js';
+import { labUp } from './lab/lab.js';
+import { kubectl, kubectlApply, kubectlResult } from './lab/kubectl.js';
+import { waitFor } from './lab/processes.js';
+import { arpOwners } from './lab/wire.js';
+import { endpointCount, ensureBackends } from './lab/backends.js';
+
+const NS = 'metallb-system';
+const NODES = 3;
+const APP = 'cluster-e2e';
+
+interface Pod {
+  metadata: { name: string; deletionTimestamp?: string; labels?: Record<string, string> };
+  spec: { nodeName?: string; hostNetwork?: boolean; containers: Array<{ securityContext?: { capabilities?: { add?: string[]; drop?: string[] }; readOnlyRootFilesystem?: boolean; runAsNonRoot?: boolean } }> };
+  status: {
+    phase?: string; podIP?: string;
+    conditions?: Array<{ type: string; status: string }>;
+    containerStatuses?: Array<{ ready: boolean; restartCount: number; lastState?: { terminated?: { reason?: string; exitCode?: number } } }>;
+  };
+}
+
+function pods(selector: string, namespace = NS): Pod[] {
+  return (JSON.parse(kubectl('get', 'pods', '-n', namespace, '-l', selector, '-o', 'json')) as { items: Pod[] }).items
+    .filter((p) => p.metadata.deletionTimestamp === undefined);
+}
+
+const ready = (pod: Pod): boolean => pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+
+/** The host pid of the speaker process in `node`'s network namespace (the container's, seen from here). */
+function speakerPid(node: string): number | undefined {
+  const pids = execFileSync('ip', ['netns', 'pids', node], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  for (const pid of pids) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('speaker-main.js')) return Number(pid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return undefined;
+}
+
+function serviceIP(): string {
+  const service = JSON.parse(kubectl('get', 'service', APP, '-n', 'default', '-o', 'json')) as { status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } } };
+  return service.status?.loadBalancer?.ingress?.[0]?.ip ?? '';
+}
+
+before(async () => {
+  await labUp(NODES, (message) => console.log(`lab: ${message}`), undefined, 'cluster');
+});
+
+after(() => {
+  kubectlResult(['delete', 'service,deployment', APP, '-n', 'default', '--ignore-not-found']);
+  kubectlResult(['delete', '-f', join(repoRoot, 'config', 'samples', 'guides', '000-04-l2advertisement-all.yaml'), '--ignore-not-found']);
+  kubectlResult(['delete', '-f', join(repoRoot, 'config', 'samples', 'guides', '000-01-ipaddresspool-cidr.yaml'), '--ignore-not-found']);
+});
+
+test('every node runs a Ready kubelet, and a Ready speaker Pod with the host network, NET_RAW alone and a read-only root', () => {
+  const nodes = JSON.parse(kubectl('get', 'nodes', '-o', 'json')) as { items: Array<{ metadata: { name: string }; status: { nodeInfo: { kubeletVersion: string; containerRuntimeVersion: string } } }> };
+  assert.deepEqual(nodes.items.map((n) => n.metadata.name).sort(), ['lab-node-1', 'lab-node-2', 'lab-node-3']);
+  for (const node of nodes.items) {
+    assert.equal(node.status.nodeInfo.kubeletVersion, 'v1.34.4');
+    assert.match(node.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\//);
+  }
+  const speakers = pods('component=speaker');
+  assert.deepEqual(speakers.map((p) => p.spec.nodeName).sort(), ['lab-node-1', 'lab-node-2', 'lab-node-3']);
+  for (const pod of speakers) {
+    assert.ok(ready(pod), `${pod.metadata.name} is not Ready`);
+    assert.equal(pod.spec.hostNetwork, true);
+    const security = pod.spec.containers[0]?.securityContext;
+    assert.deepEqual(security?.capabilities, { drop: ['ALL'], add: ['NET_RAW'] });
+    assert.equal(security?.readOnlyRootFilesystem, true);
+  }
+});
+
+test('the controller Deployment runs two Pods, and exactly one of them holds the leader Lease', () => {
+  const controllers = pods('component=controller');
+  assert.equal(controllers.length, 2);
+  for (const pod of controllers) assert.ok(ready(pod) || pod.status.phase === 'Running', `${pod.metadata.name}: ${pod.status.phase}`);
+  const holder = kubectl('get', 'lease', 'l2lb-controller', '-n', NS, '-o', 'jsonpath={.spec.holderIdentity}').trim();
+  assert.ok(controllers.some((p) => p.metadata.name === holder), `the Lease names ${holder}, not one of ${controllers.map((p) => p.metadata.name).join(', ')}`);
+});
+
+test('the webhook admits and rejects through its Service (the API server calls the controller Pod)', () => {
+  const good = 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: cluster-e2e-good, namespace: metallb-system}\nspec: {addresses: [198.51.100.0/30]}\n';
+  const admitted = kubectlResult(['create', '--dry-run=server', '-f', '-'], good);
+  assert.ok(admitted.ok, admitted.stderr);
+  const bad = good.replace('cluster-e2e-good', 'cluster-e2e-bad').replace('198.51.100.0/30', '10.0.0.300/30');
+  const rejected = kubectlResult(['create', '--dry-run=server', '-f', '-'], bad);
+  assert.equal(rejected.ok, false);
+  assert.match(rejected.stderr, /admission webhook "ipaddresspoolvalidationwebhook\.metallb\.io" denied the request/);
+  assert.match(rejected.stderr, /"10\.0\.0\.300\/30": not an IP prefix/);
+});
+
+test('the guides’ pool and advertisement: a Service with real Pods gets an address, and the node its status names answers ARP for it alone', async () => {
+  kubectl('apply', '-f', join(repoRoot, 'config', 'samples', 'guides', '000-01-ipaddresspool-cidr.yaml'));
+  kubectl('apply', '-f', join(repoRoot, 'config', 'samples', 'guides', '000-04-l2advertisement-all.yaml'));
+  await ensureBackends(APP, 'default', 2);
+  kubectlApply(JSON.stringify({
+    apiVersion: 'v1', kind: 'Service', metadata: { name: APP, namespace: 'default' },
+    spec: { type: 'LoadBalancer', selector: { app: APP }, ports: [{ port: 80, targetPort: 8080 }] },
+  }));
+  // The EndpointSlice is kube-controller-manager's, from the Pods' real addresses.
+  await waitFor('an EndpointSlice with both Pods', () => endpointCount(APP, 'default') === 2, 60_000, 500);
+  let ip = '';
+  await waitFor('an address', () => (ip = serviceIP()) !== '', 30_000, 250);
+  assert.match(ip, /^192\.168\.1\.2[45][0-9]$/);
+  let announcer = '';
+  await waitFor('a ServiceL2Status naming the announcing node', () => {
+    const statuses = JSON.parse(kubectl('get', 'servicel2statuses', '-n', NS, '-o', 'json')) as { items: Array<{ status?: { serviceName?: string; node?: string } }> };
+    announcer = statuses.items.find((s) => s.status?.serviceName === APP)?.status?.node ?? '';
+    return announcer !== '';
+  }, 30_000, 250);
+  await waitFor(`${ip} answered by ${announcer} alone`, () => JSON.stringify(arpOwners(ip)) === JSON.stringify([announcer]), 15_000, 200);
+});
+
+test('a speaker’s process killed: another node answers within seconds, the kubelet restarts it, and it takes the address back', async () => {
+  const ip = serviceIP();
+  const [owner] = arpOwners(ip);
+  assert.ok(owner !== undefined, `nobody answers ARP for ${ip}`);
+  const pid = speakerPid(owner);
+  assert.ok(pid !== undefined, `no speaker process in ${owner}'s namespace`);
+  const restartsBefore = pods('component=speaker').find((p) => p.spec.nodeName === owner)?.status.containerStatuses?.[0]?.restartCount ?? 0;
+  const killed = Date.now();
+  process.kill(pid, 'SIGKILL');
+  let heir = '';
+  await waitFor(`a node other than ${owner} to answer ${ip}`, () => {
+    const owners = arpOwners(ip);
+    heir = owners[0] ?? '';
+    return owners.length === 1 && heir !== owner;
+  }, 10_000, 50);
+  console.log(`# ${owner}'s speaker SIGKILLed: ${heir} answered ${ip} after ${Date.now() - killed} ms (arping from lab-client)`);
+  await waitFor(`the kubelet to restart ${owner}'s speaker`, () => {
+    const pod = pods('component=speaker').find((p) => p.spec.nodeName === owner);
+    return (pod?.status.containerStatuses?.[0]?.restartCount ?? 0) > restartsBefore && pod !== undefined && ready(pod);
+  }, 60_000, 500);
+  assert.notEqual(speakerPid(owner), pid);
+  await waitFor(`${owner} to answer ${ip} alone again`, () => JSON.stringify(arpOwners(ip)) === JSON.stringify([owner]), 20_000, 200);
+});
+
+test('no l2lb container was OOM-killed', () => {
+  for (const pod of pods('app=metallb')) {
+    for (const status of pod.status.containerStatuses ?? []) {
+      assert.notEqual(status.lastState?.terminated?.reason, 'OOMKilled', `${pod.metadata.name} was OOM-killed`);
+    }
+  }
+});
