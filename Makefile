@@ -4,7 +4,8 @@
 #   make bench     measures and prints; never fails on a figure
 #   make chaos     a bounded soak with random faults (MINUTES=10, SEED= replays)
 #   make fuzz      10,000 mutated manifests through the API server to the webhook (COUNT=, SEED=)
-#   make lab-up    NODES=3 by default; idempotent. CLUSTER=1: kubelets on the nodes run l2lb from its image
+#   make lab-up    NODES=3 by default; idempotent. CLUSTER=1: kubelets on the nodes run l2lb from its image;
+#                  PEER=metallb: that cluster runs MetalLB v0.15.2 instead (what make bench measures against)
 #   make lab-down  removes every namespace, process and file the lab made
 #   make image     the OCI image (.image/oci and .image/l2lb-<version>.tar), built with no daemon, smoke-tested
 #   make bundle    the OLM bundle (bundle/, generated) checked by operator-framework's validator
@@ -15,6 +16,7 @@ SHELL := /bin/bash
 
 NODES ?= 3
 CLUSTER ?=
+PEER ?= l2lb
 KEEP ?= 0
 NODE ?= node
 # node-gyp builds the ARP addon offline against the installed Node headers, never downloading them.
@@ -48,6 +50,7 @@ fixtures:
 	@e2e/fixtures/build.sh etcd >/dev/null
 	@e2e/fixtures/build.sh kube >/dev/null
 	@e2e/fixtures/build.sh kube-node >/dev/null
+	@e2e/fixtures/build.sh metallb >/dev/null
 	@e2e/fixtures/build.sh prometheus >/dev/null
 	@e2e/fixtures/build.sh jaeger >/dev/null
 
@@ -71,7 +74,7 @@ e2e: build fixtures
 test: lint generate-check unit bundle e2e
 
 lab-up: build fixtures
-	$(NODE) dist/e2e/lab/cli.js up --nodes $(NODES) $(if $(filter-out 0,$(CLUSTER)),--cluster)
+	$(NODE) dist/e2e/lab/cli.js up --nodes $(NODES) $(if $(filter-out 0,$(CLUSTER)),--cluster) --peer $(PEER)
 
 lab-down:
 	@if [ -f dist/e2e/lab/cli.js ]; then $(NODE) dist/e2e/lab/cli.js down; \

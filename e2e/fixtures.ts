@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export type FixtureName = 'kube' | 'kube-node' | 'etcd' | 'prometheus' | 'jaeger';
+export type FixtureName = 'kube' | 'kube-node' | 'etcd' | 'prometheus' | 'jaeger' | 'metallb';
 
 export function fixtureBin(name: FixtureName): string {
   return execFileSync(join(repoRoot, 'e2e', 'fixtures', 'build.sh'), [name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { kubeconfigYaml, type ControlPlane } from '../controlplane.js';
 import { fixtureBin, repoRoot } from '../fixtures.js';
-import { ensureL2lbImage, ensurePauseImage, PAUSE_IMAGE, type LabImage } from './images.js';
+import { ensureL2lbImage, ensurePauseImage, metallbImages, PAUSE_IMAGE, type LabImage } from './images.js';
 import { ensureControlPlaneHost, ensurePodNetwork } from './network.js';
 import { run, runningPid, startDaemon, stopDaemon, waitFor } from './processes.js';
 import { KUBERNETES_SERVICE_IP, LAB_CONTROL_PLANE_NS, NODE_API_PORT, podCidr, type LabNode } from './topology.js';
@@ -288,6 +288,9 @@ export interface ClusterSetup {
   readonly nodes: readonly LabNode[];
   readonly kubeBin: string;
   readonly kubeconfig: string;
+  /** What answers for LoadBalancer Services: l2lb (config/default) or, to measure against, MetalLB
+   *  v0.15.2 from its own metallb-native.yaml. */
+  readonly peer: 'l2lb' | 'metallb';
 }
 
 /** Everything of the cluster lab past the network and the API server: images, controllers, nodes, and
@@ -297,7 +300,18 @@ export async function ensureCluster(setup: ClusterSetup, progress: (message: str
   const kubectl = kubectlWith(setup.kubeBin, setup.kubeconfig);
   progress('fixtures: kubelet, kube-scheduler, kube-controller-manager (built once, then cached)');
   const nodeBin = fixtureBin('kube-node');
-  const images = [ensurePauseImage(join(paths.root, 'images')), ensureL2lbImage(progress)];
+  const pause = ensurePauseImage(join(paths.root, 'images'));
+  let manifest: string[];
+  let images: LabImage[];
+  if (setup.peer === 'metallb') {
+    progress('fixtures: MetalLB v0.15.2 controller and speaker (built once, then cached)');
+    const metallb = fixtureBin('metallb');
+    images = [pause, ...metallbImages(metallb, join(paths.root, 'images'))];
+    manifest = ['-f', join(metallb, 'metallb-native.yaml')];
+  } else {
+    images = [pause, ensureL2lbImage(progress)];
+    manifest = ['-k', join(repoRoot, 'config', 'default')];
+  }
   if (ensureEgressProxy(paths, nodes)) progress(`${LAB_CONTROL_PLANE_NS}: the API server's egress proxy (webhooks and kubelets through it)`);
   const controllers = ensureControllers(paths, plane, nodeBin);
   if (controllers.length > 0) progress(`control plane: ${controllers.join(', ')}`);
@@ -312,16 +326,17 @@ export async function ensureCluster(setup: ClusterSetup, progress: (message: str
   await waitFor(`${names.length} kubelets Ready`, () => names.every((name) => kubeletReadyNodes(kubectl).includes(name)), 120_000, 500);
   progress(`nodes Ready: ${names.join(', ')}`);
 
-  progress('installing l2lb: kubectl apply -k config/default');
-  await waitFor('config/default applied', () => {
+  const shown = manifest[0] === '-k' ? 'config/default' : 'metallb-native.yaml';
+  progress(`installing ${setup.peer}: kubectl apply ${manifest[0]} ${shown}`);
+  await waitFor(`${shown} applied`, () => {
     // The CRDs and the objects of their kinds go in one apply: the first may race the CRDs' establishment.
-    kubectl(['apply', '-k', join(repoRoot, 'config', 'default')]);
+    kubectl(['apply', ...manifest]);
     return true;
   }, 60_000, 1000);
   // A new image under the same tag: Pods started before run the old one until they are replaced.
   if (imagesChanged) kubectl(['rollout', 'restart', '-n', 'metallb-system', 'daemonset/speaker', 'deployment/controller']);
   await waitForInstall(kubectl);
-  progress(`l2lb: a Ready speaker on each of ${names.length} nodes, the controller elected, the webhook admitting`);
+  progress(`${setup.peer}: a Ready speaker on each of ${names.length} nodes, the controller Ready, the webhook admitting`);
 }
 
 async function waitForInstall(kubectl: Kubectl): Promise<void> {

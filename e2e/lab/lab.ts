@@ -57,12 +57,14 @@ export interface Lab {
 
 /** `processes`: the controller and the announcers run as the lab's own processes, nodes have no kubelet
  *  (the lab writes their Node objects). `cluster`: kubelets on the nodes run l2lb from its image and
- *  manifests (cluster.ts). */
-export type LabMode = 'processes' | 'cluster';
+ *  manifests (cluster.ts). `metallb`: the same cluster running MetalLB v0.15.2 instead, to measure
+ *  against (`make lab-up PEER=metallb`). */
+export type LabMode = 'processes' | 'cluster' | 'metallb';
 
 export function labMode(paths = labPaths()): LabMode | undefined {
   if (!existsSync(paths.mode)) return existsSync(paths.run) ? 'processes' : undefined;
-  return readFileSync(paths.mode, 'utf8').trim() === 'cluster' ? 'cluster' : 'processes';
+  const mode = readFileSync(paths.mode, 'utf8').trim();
+  return mode === 'cluster' || mode === 'metallb' ? mode : 'processes';
 }
 
 export async function labUp(nodeCount: number, progress: Progress, paths = labPaths(), mode: LabMode = 'processes'): Promise<Lab> {
@@ -72,7 +74,7 @@ export async function labUp(nodeCount: number, progress: Progress, paths = labPa
     progress(`the lab runs in ${running} mode and ${mode} was asked for: taking it down first`);
     await labDown(progress, paths);
   }
-  const cluster = mode === 'cluster';
+  const cluster = mode !== 'processes';
   for (const dir of [paths.root, paths.run, paths.logs, paths.credentials]) mkdirSync(dir, { recursive: true });
   writeFileSync(paths.mode, `${mode}\n`);
   progress('fixtures: etcd and kube-apiserver (built once, then cached)');
@@ -111,7 +113,7 @@ export async function labUp(nodeCount: number, progress: Progress, paths = labPa
   if (!cluster) progress(`Node objects: ${nodes.map((n) => n.name).join(', ')}`);
   // kube-proxy's part (the VIPs on kube-ipvs0, HTTP on port 80), emulated: see kube-proxy.ts.
   if (cluster) {
-    await ensureCluster({ paths, plane, nodes, kubeBin, kubeconfig: paths.kubeconfig }, progress);
+    await ensureCluster({ paths, plane, nodes, kubeBin, kubeconfig: paths.kubeconfig, peer: mode === 'metallb' ? 'metallb' : 'l2lb' }, progress);
     await ensureKubeProxies(paths, plane, kubeBin, nodes);
     writeEnv(paths, nodeCount, kubeBin, etcdBin, mode);
     return { paths, plane, nodes, kubeBin };
