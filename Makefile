@@ -95,12 +95,14 @@ demo: build fixtures
 bench: build fixtures
 	@# Each benchmark measures and prints; a failing one is reported, never fatal. Old results are removed
 	@# first, so a figure that was not measured this run says so instead of repeating an older one.
-	@rm -f bench/results*.json
+	@rm -f bench/results*.json bench/failover.svg
 	-$(NODE) dist/bench/allocator.js
 	-$(NODE) dist/bench/arp.js
 	-$(NODE) dist/bench/arp-lab.js
 	-$(NODE) dist/bench/lab.js
 	-$(NODE) dist/bench/scale.js
+	@# l2lb beside MetalLB v0.15.2, each from its own image on the cluster lab (BENCH_PEER_* set the scale).
+	-$(NODE) dist/bench/peer.js
 	-$(NODE) dist/e2e/lab/cli.js down >/dev/null
 	$(NODE) dist/bench/report.js
 

@@ -23,7 +23,7 @@ import { readPid, stopDaemon, waitFor } from './lab/processes.js';
 
 const NS = 'metallb-system';
 const POOL = 'rotation-probe';
-const ROTATIONS = 10;
+const ROTATIONS = 6;
 const paths = labPaths();
 let client: KubeClient;
 let ports: OperatorPorts;

@@ -382,9 +382,16 @@ export async function clusterDown(paths: ClusterPaths, progress: (message: strin
 
 function cgroupDirs(root: string): string[] {
   const dirs: string[] = [];
+  // containerd removes a container's cgroups while we walk: a directory may vanish at any point.
   const walk = (dir: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
     dirs.push(dir);
-    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) walk(join(dir, entry.name));
+    for (const entry of entries) if (entry.isDirectory()) walk(join(dir, entry.name));
   };
   for (const hierarchy of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : []) {
     const dir = join('/sys/fs/cgroup', hierarchy, root);
@@ -395,7 +402,13 @@ function cgroupDirs(root: string): string[] {
 
 function killCgroup(root: string): void {
   for (const dir of cgroupDirs(root)) {
-    for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+    let procs = '';
+    try {
+      procs = readFileSync(join(dir, 'cgroup.procs'), 'utf8');
+    } catch {
+      continue; // removed meanwhile
+    }
+    for (const pid of procs.split('\n').filter(Boolean)) {
       try {
         process.kill(Number(pid), 'SIGKILL');
       } catch {
