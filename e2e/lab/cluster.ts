@@ -13,7 +13,8 @@
 //  - Pods get a bridge per node (the CNI bridge plugin); nodes route each other's Pod subnets, and Pods
 //    reach the API server at the `kubernetes` Service's ClusterIP, held on each node's lo and relayed.
 
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +24,8 @@ import { ensureL2lbImage, ensurePauseImage, metallbImages, PAUSE_IMAGE, type Lab
 import { ensureControlPlaneHost, ensurePodNetwork } from './network.js';
 import { run, runningPid, startDaemon, stopDaemon, waitFor } from './processes.js';
 import { KUBERNETES_SERVICE_IP, LAB_CONTROL_PLANE_NS, NODE_API_PORT, podCidr, type LabNode } from './topology.js';
+
+const execFileAsync = promisify(execFile);
 
 export interface ClusterPaths {
   readonly root: string; // .lab
@@ -181,15 +184,25 @@ function makeCgroups(node: LabNode): void {
 
 /** Imports an archive into the node's containerd unless this very archive (path, size, mtime) was;
  *  says whether it replaced an image imported before (whose Pods then run the old one). */
-function importImage(dirs: { state: string; run: string }, image: LabImage): boolean {
+async function importImage(dirs: { state: string; run: string }, image: LabImage): Promise<boolean> {
   const stat = statSync(image.archive);
   const stamp = `${image.archive} ${stat.size} ${stat.mtimeMs}`;
   const marker = join(dirs.state, `imported-${image.ref.replace(/[^a-zA-Z0-9.-]/g, '_')}`);
   const before = existsSync(marker) ? readFileSync(marker, 'utf8') : undefined;
   if (before === stamp) return false;
-  run('ctr', ['-a', join(dirs.run, 'containerd.sock'), '-n', 'k8s.io', 'images', 'import', image.archive]);
+  await execFileAsync('ctr', ['-a', join(dirs.run, 'containerd.sock'), '-n', 'k8s.io', 'images', 'import', image.archive]);
   writeFileSync(marker, stamp);
   return before !== undefined;
+}
+
+/** Every image into every node's containerd, the nodes side by side; whether any replaced an older one. */
+async function importImages(paths: ClusterPaths, nodes: readonly LabNode[], images: readonly LabImage[]): Promise<boolean> {
+  const changed = await Promise.all(nodes.map(async (node) => {
+    let any = false;
+    for (const image of images) any = (await importImage(nodeDirs(paths, node), image)) || any;
+    return any;
+  }));
+  return changed.some(Boolean);
 }
 
 interface NodeSetup {
@@ -199,11 +212,12 @@ interface NodeSetup {
   readonly nodeBin: string;
   readonly adminToken: string;
   readonly caFile: string;
-  readonly images: readonly LabImage[];
+  /** Imported before the kubelet starts: the pod sandbox, which every Pod needs. */
+  readonly sandbox: LabImage;
 }
 
 /** containerd and the kubelet on one node; returns whether any image changed there. */
-export async function ensureClusterNode(setup: NodeSetup): Promise<{ started: boolean; imagesChanged: boolean }> {
+export async function ensureClusterNode(setup: NodeSetup): Promise<{ started: boolean }> {
   const { paths, node } = setup;
   const dirs = nodeDirs(paths, node);
   for (const dir of [dirs.state, dirs.run, join(dirs.state, 'cni'), join(dirs.state, 'sys'), join(dirs.state, 'pod-logs')]) mkdirSync(dir, { recursive: true });
@@ -243,8 +257,7 @@ export async function ensureClusterNode(setup: NodeSetup): Promise<{ started: bo
       return true;
     }, 30_000, 100);
   }
-  let imagesChanged = false;
-  for (const image of setup.images) imagesChanged = importImage(dirs, image) || imagesChanged;
+  await importImage(dirs, setup.sandbox);
   const kubeletPid = join(paths.run, `kubelet-${node.name}.pid`);
   if (runningPid(kubeletPid) === undefined) {
     startDaemon({
@@ -256,7 +269,7 @@ export async function ensureClusterNode(setup: NodeSetup): Promise<{ started: bo
     });
     started = true;
   }
-  return { started, imagesChanged };
+  return { started };
 }
 
 /** The Pods' relay to the API server: the `kubernetes` ClusterIP on the node, relayed to the host's
@@ -302,26 +315,27 @@ export async function ensureCluster(setup: ClusterSetup, progress: (message: str
   const nodeBin = fixtureBin('kube-node');
   const pause = ensurePauseImage(join(paths.root, 'images'));
   let manifest: string[];
-  let images: LabImage[];
+  let images: Promise<LabImage[]>;
   if (setup.peer === 'metallb') {
     progress('fixtures: MetalLB v0.15.2 controller and speaker (built once, then cached)');
     const metallb = fixtureBin('metallb');
-    images = [pause, ...metallbImages(metallb, join(paths.root, 'images'))];
+    images = Promise.resolve(metallbImages(metallb, join(paths.root, 'images')));
     manifest = ['-f', join(metallb, 'metallb-native.yaml')];
   } else {
-    images = [pause, ensureL2lbImage(progress)];
+    // Built while the nodes start; imported once they run.
+    images = ensureL2lbImage(progress).then((image) => [image]);
     manifest = ['-k', join(repoRoot, 'config', 'default')];
   }
+  images.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
   if (ensureEgressProxy(paths, nodes)) progress(`${LAB_CONTROL_PLANE_NS}: the API server's egress proxy (webhooks and kubelets through it)`);
   const controllers = ensureControllers(paths, plane, nodeBin);
   if (controllers.length > 0) progress(`control plane: ${controllers.join(', ')}`);
-  let imagesChanged = false;
   for (const node of nodes) {
     ensureServiceRelay(paths, node);
-    const result = await ensureClusterNode({ paths, node, nodes, nodeBin, adminToken: plane.adminToken(), caFile: plane.caFile, images });
+    const result = await ensureClusterNode({ paths, node, nodes, nodeBin, adminToken: plane.adminToken(), caFile: plane.caFile, sandbox: pause });
     if (result.started) progress(`node ${node.name}: containerd and kubelet (cgroup /${cgroupRoot(node)}, Pods ${podCidr(node)})`);
-    imagesChanged ||= result.imagesChanged;
   }
+  const imagesChanged = await importImages(paths, nodes, await images);
   const names = nodes.map((n) => n.name);
   await waitFor(`${names.length} kubelets Ready`, () => names.every((name) => kubeletReadyNodes(kubectl).includes(name)), 120_000, 500);
   progress(`nodes Ready: ${names.join(', ')}`);

@@ -5,7 +5,7 @@
 //  - the pod sandbox ("pause"), a static C program (images/pause.c) in an image of its own file alone;
 //  - MetalLB's controller and speaker for PEER=metallb, likewise one static binary each.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -25,15 +25,20 @@ function newestMtime(path: string): number {
   return Math.max(stat.mtimeMs, ...readdirSync(path).map((entry) => newestMtime(join(path, entry))));
 }
 
-/** l2lb's image as `make image` writes it, built again first when any of its inputs is newer. */
-export function ensureL2lbImage(progress: (message: string) => void): LabImage {
+/** l2lb's image as `make image` writes it, built again first when any of its inputs is newer. Async:
+ *  the cluster lab builds it while its nodes start. */
+export async function ensureL2lbImage(progress: (message: string) => void): Promise<LabImage> {
   const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
   const archive = join(repoRoot, '.image', `l2lb-${version}.tar`);
   const inputs = ['dist/operator', 'dist/reconcilers', 'dist/arp', 'dist/schemas', 'arp/native/build/Release', 'package-lock.json'];
   const newestInput = Math.max(...inputs.map((input) => newestMtime(join(repoRoot, input))));
   if (!existsSync(archive) || statSync(archive).mtimeMs < newestInput) {
     progress('image: building l2lb\'s image (tools/image/build.sh, ~30 s)');
-    execFileSync(join(repoRoot, 'tools', 'image', 'build.sh'), { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      const build = spawn(join(repoRoot, 'tools', 'image', 'build.sh'), { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+      build.once('error', reject);
+      build.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`tools/image/build.sh exited ${code}`))));
+    });
   }
   return { ref: `ghcr.io/l2lb/l2lb:${version}`, archive };
 }
