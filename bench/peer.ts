@@ -19,7 +19,7 @@ import { census, L2Watch } from '../e2e/lab/census.js';
 import { percentile } from '../e2e/lab/failover.js';
 import { kubectl, kubectlApply, kubectlResult } from '../e2e/lab/kubectl.js';
 import { labDown, labPaths, labUp, type LabMode } from '../e2e/lab/lab.js';
-import { waitFor } from '../e2e/lab/processes.js';
+import { pidsInNamespace, waitFor } from '../e2e/lab/processes.js';
 import { deleteAllOf, inParallel, scalePoolYaml } from '../e2e/lab/scale.js';
 import { cdfSvg } from './cdf-svg.js';
 
@@ -75,17 +75,6 @@ function ingressOf(object: unknown): string {
   return (object as { status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } } }).status?.loadBalancer?.ingress?.[0]?.ip ?? '';
 }
 
-/** Host pids of the processes in `node`'s network namespace whose command line matches. */
-function pidsIn(node: string, command: RegExp): number[] {
-  const pids = execFileSync('ip', ['netns', 'pids', node], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  return pids.filter((pid) => {
-    try {
-      return command.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** Every matching process on the lab's nodes (the controller's Pods have namespaces of their own, so
  *  they are found by their command line among all processes). */
@@ -185,7 +174,7 @@ async function crashes(peer: Peer, ips: readonly string[], result: PeerResult): 
     const owners = census([ip]).owners.get(ip) ?? [];
     if (owners.length !== 1) throw new Error(`${ip}: answered by ${owners.length} nodes before trial ${trial}`);
     const owner = owners[0]!;
-    const [pid] = pidsIn(owner, PROGRAM[peer].speaker);
+    const [pid] = pidsInNamespace(owner, PROGRAM[peer].speaker);
     if (pid === undefined) throw new Error(`no ${peer} speaker process in ${owner}`);
     const watch = new L2Watch([ip], { intervalMs: 5 });
     try {
@@ -209,7 +198,7 @@ async function crashes(peer: Peer, ips: readonly string[], result: PeerResult): 
 }
 
 function memory(peer: Peer, result: PeerResult): void {
-  const speakers = Array.from({ length: NODES }, (_, i) => pidsIn(`lab-node-${i + 1}`, PROGRAM[peer].speaker)).flat();
+  const speakers = Array.from({ length: NODES }, (_, i) => pidsInNamespace(`lab-node-${i + 1}`, PROGRAM[peer].speaker)).flat();
   const controllers = pidsAnywhere(PROGRAM[peer].controller);
   if (speakers.length === 0 || controllers.length === 0) throw new Error(`found ${speakers.length} speakers and ${controllers.length} controllers`);
   result.speakerRssMB = Math.max(...speakers.map(rssMB));

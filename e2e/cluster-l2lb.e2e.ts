@@ -5,15 +5,13 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './fixtures.js';
 import { labUp } from './lab/lab.js';
-import { kubectl, kubectlApply, kubectlResult } from './lab/kubectl.js';
-import { waitFor } from './lab/processes.js';
+import { kubectl, kubectlResult } from './lab/kubectl.js';
+import { pidsInNamespace, waitFor } from './lab/processes.js';
 import { arpOwners } from './lab/wire.js';
-import { endpointCount, ensureBackends } from './lab/backends.js';
+import { endpointCount, guidesServiceWithPods } from './lab/backends.js';
 
 const NS = 'metallb-system';
 const NODES = 3;
@@ -37,17 +35,7 @@ function pods(selector: string, namespace = NS): Pod[] {
 const ready = (pod: Pod): boolean => pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
 /** The host pid of the speaker process in `node`'s network namespace (the container's, seen from here). */
-function speakerPid(node: string): number | undefined {
-  const pids = execFileSync('ip', ['netns', 'pids', node], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  for (const pid of pids) {
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('speaker-main.js')) return Number(pid);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return undefined;
-}
+const speakerPid = (node: string): number | undefined => pidsInNamespace(node, /speaker-main\.js/)[0];
 
 function serviceIP(): string {
   const service = JSON.parse(kubectl('get', 'service', APP, '-n', 'default', '-o', 'json')) as { status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } } };
@@ -102,13 +90,7 @@ test('the webhook admits and rejects through its Service (the API server calls t
 });
 
 test('the guides’ pool and advertisement: a Service with real Pods gets an address, and the node its status names answers ARP for it alone', async () => {
-  kubectl('apply', '-f', join(repoRoot, 'config', 'samples', 'guides', '000-01-ipaddresspool-cidr.yaml'));
-  kubectl('apply', '-f', join(repoRoot, 'config', 'samples', 'guides', '000-04-l2advertisement-all.yaml'));
-  await ensureBackends(APP, 'default', 2);
-  kubectlApply(JSON.stringify({
-    apiVersion: 'v1', kind: 'Service', metadata: { name: APP, namespace: 'default' },
-    spec: { type: 'LoadBalancer', selector: { app: APP }, ports: [{ port: 80, targetPort: 8080 }] },
-  }));
+  await guidesServiceWithPods(APP, 'default', 2);
   // The EndpointSlice is kube-controller-manager's, from the Pods' real addresses.
   await waitFor('an EndpointSlice with both Pods', () => endpointCount(APP, 'default') === 2, 60_000, 500);
   let ip = '';

@@ -6,29 +6,16 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { repoRoot } from './fixtures.js';
 import { labUp } from './lab/lab.js';
-import { ensureBackends } from './lab/backends.js';
-import { kubectl, kubectlApply, kubectlResult } from './lab/kubectl.js';
-import { waitFor } from './lab/processes.js';
+import { guidesServiceWithPods } from './lab/backends.js';
+import { kubectl, kubectlResult } from './lab/kubectl.js';
+import { pidsInNamespace, waitFor } from './lab/processes.js';
 import { arpOwners } from './lab/wire.js';
 
 const NODES = 3;
 const APP = 'metallb-smoke';
 
-function speakerPid(node: string): number | undefined {
-  for (const pid of execFileSync('ip', ['netns', 'pids', node], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/speaker\0')) return Number(pid);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return undefined;
-}
+const speakerPid = (node: string): number | undefined => pidsInNamespace(node, /^\/speaker /)[0];
 
 before(async () => {
   await labUp(NODES, (message) => console.log(`lab: ${message}`), undefined, 'metallb');
@@ -47,13 +34,7 @@ test('MetalLB v0.15.2 runs from its own manifest: a speaker per node from the im
 });
 
 test('MetalLB answers ARP for a Service from one node, and again after that speaker’s process is killed', async () => {
-  kubectl('apply', '-f', join(repoRoot, 'config', 'samples', 'guides', '000-01-ipaddresspool-cidr.yaml'));
-  kubectl('apply', '-f', join(repoRoot, 'config', 'samples', 'guides', '000-04-l2advertisement-all.yaml'));
-  await ensureBackends(APP, 'default', 1);
-  kubectlApply(JSON.stringify({
-    apiVersion: 'v1', kind: 'Service', metadata: { name: APP, namespace: 'default' },
-    spec: { type: 'LoadBalancer', selector: { app: APP }, ports: [{ port: 80, targetPort: 8080 }] },
-  }));
+  await guidesServiceWithPods(APP, 'default', 1);
   let ip = '';
   await waitFor('an address from MetalLB', () => (ip = kubectl('get', 'service', APP, '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}').trim()) !== '', 60_000, 250);
   assert.match(ip, /^192\.168\.1\.2[45][0-9]$/);

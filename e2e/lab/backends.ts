@@ -2,6 +2,8 @@
 // sandbox program, images.ts), so kube-controller-manager writes the Service's EndpointSlice from Ready
 // Pods' addresses. They answer nothing; l2lb only needs them to exist and be Ready.
 
+import { join } from 'node:path';
+import { repoRoot } from '../fixtures.js';
 import { PAUSE_IMAGE } from './images.js';
 import { kubectl, kubectlApply } from './kubectl.js';
 import { waitFor } from './processes.js';
@@ -30,4 +32,16 @@ export function endpointCount(service: string, namespace: string): number {
   const slices = JSON.parse(kubectl('get', 'endpointslices', '-n', namespace, '-l', `kubernetes.io/service-name=${service}`, '-o', 'json')) as
     { items: Array<{ endpoints?: unknown[] }> };
   return slices.items.flatMap((s) => s.endpoints ?? []).length;
+}
+
+/** The guides' pool (192.168.1.240/28) and advertisement, `replicas` Pods, and a LoadBalancer Service
+ *  `name` in `namespace` selecting them (port 80 to the Pods' 8080). */
+export async function guidesServiceWithPods(name: string, namespace: string, replicas: number): Promise<void> {
+  kubectl('apply', '-f', join(repoRoot, 'config', 'samples', 'guides', '000-01-ipaddresspool-cidr.yaml'));
+  kubectl('apply', '-f', join(repoRoot, 'config', 'samples', 'guides', '000-04-l2advertisement-all.yaml'));
+  await ensureBackends(name, namespace, replicas);
+  kubectlApply(JSON.stringify({
+    apiVersion: 'v1', kind: 'Service', metadata: { name, namespace },
+    spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
+  }));
 }

@@ -105,3 +105,16 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
     await sleep(intervalMs);
   }
 }
+
+/** Host pids of the processes in network namespace `ns` whose command line (arguments joined by spaces)
+ *  matches: how a scenario finds a Pod's process on the cluster lab, where no pid file names it. */
+export function pidsInNamespace(ns: string, command: RegExp): number[] {
+  const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  return pids.filter((pid) => {
+    try {
+      return command.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
+}
