@@ -41,7 +41,9 @@ describe('PeerHeartbeats receiving datagrams', () => {
   const drops: string[] = [];
   const waiters = new Map<string, () => void>();
   let sentinels = 0;
-  const peers = new Map([['node-b', '127.0.0.1'], ['node-c', '127.0.0.1']]);
+  // The peers live at 127.0.0.3, where nothing listens: node-a's own heartbeats to them must not loop
+  // back into its socket, or they would count as drops (from an unknown node: itself) in any step.
+  const peers = new Map([['node-b', '127.0.0.3'], ['node-c', '127.0.0.3']]);
 
   before(async () => {
     port = await freeUdpPort();
@@ -53,6 +55,7 @@ describe('PeerHeartbeats receiving datagrams', () => {
     a.setKey(SECRET);
     await a.start();
     sender = createSocket('udp4');
+    await new Promise<void>((resolve) => sender.bind(0, '127.0.0.3', resolve));
     stranger = createSocket('udp4');
     await new Promise<void>((resolve) => stranger.bind(0, '127.0.0.2', resolve));
   });
@@ -69,7 +72,7 @@ describe('PeerHeartbeats receiving datagrams', () => {
    *  before it has been handled. The sentinel's own change is removed from `changes`. */
   const deliver = async (datagrams: ReadonlyArray<[Socket, Buffer]>): Promise<void> => {
     const sentinel = `sentinel-${++sentinels}`;
-    await a.setPeers(new Map([...peers, [sentinel, '127.0.0.1']]));
+    await a.setPeers(new Map([...peers, [sentinel, '127.0.0.3']]));
     const seen = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${sentinel} not received`)), 1_000);
       waiters.set(sentinel, () => { clearTimeout(timer); resolve(); });
