@@ -62,3 +62,9 @@ export function cdfSvg(title: string, unit: string, series: readonly Series[]): 
   parts.push('</svg>', '');
   return parts.join('\n');
 }
+
+/** Several cdfSvg charts one above the other in one SVG (one panel per scenario). */
+export function stackedSvg(charts: readonly string[]): string {
+  const inner = charts.map((chart, i) => chart.trimEnd().replace('<svg xmlns="http://www.w3.org/2000/svg" ', `<svg y="${i * HEIGHT}" `));
+  return [`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT * charts.length}" viewBox="0 0 ${WIDTH} ${HEIGHT * charts.length}">`, ...inner, '</svg>', ''].join('\n');
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { recovery } from './peer.js';
+import { longestSilence, recovery, table } from './peer.js';
 
 const round = (t: number, nodes: string[]): { t: number; answers: Map<string, string[]> } => ({ t, answers: new Map(nodes.length === 0 ? [] : [['10.0.0.1', nodes]]) });
 
@@ -15,4 +15,31 @@ describe('recovery after a speaker is killed', () => {
     ['nothing yet', [round(1, []), round(2, [])], undefined],
   ];
   for (const [name, rounds, expected] of cases) it(name, () => assert.deepEqual(recovery(rounds, '10.0.0.1', 'lab-node-1'), expected));
+});
+
+describe('the longest silence at an address', () => {
+  const cases: Array<[string, Array<{ t: number; answers: Map<string, string[]> }>, number]> = [
+    ['always answered', [round(0, ['lab-node-1']), round(5, ['lab-node-2'])], 0],
+    ['one gap', [round(0, ['lab-node-1']), round(5, []), round(10, []), round(40, ['lab-node-2'])], 35],
+    ['the longer of two gaps', [round(0, []), round(5, ['lab-node-2']), round(10, []), round(100, ['lab-node-1'])], 90],
+    ['a gap still open at the end counts to the last round', [round(0, ['lab-node-1']), round(5, []), round(25, [])], 20],
+    ['no rounds', [], 0],
+  ];
+  for (const [name, rounds, expected] of cases) it(name, () => assert.equal(longestSilence(rounds, '10.0.0.1'), expected));
+});
+
+describe('the side-by-side table', () => {
+  const measured = { errors: {}, crash: { answeredMs: { samples: 2, p50: 50, p99: 100, values: [50, 100] }, silenceMs: { samples: 2, p50: 0, p99: 0, values: [0, 0] }, moved: 2, restarted: 0 }, speakerRssMB: 90 };
+  const failed = { errors: { crash: 'no metallb speaker process in lab-node-2' }, speakerRssMB: 60 };
+  const rows = table(measured, failed);
+  it('prints a failed scenario as not measured, with its reason, and no ratio', () => {
+    const crash = rows.find(([name]) => name.startsWith('speaker SIGKILL'))!;
+    assert.deepEqual(crash, ['speaker SIGKILL → answered again', '50 / 100 ms (n=2); moved 2, restarted 0', 'not measured: no metallb speaker process in lab-node-2', '–']);
+  });
+  it('gives the ratio of l2lb to MetalLB', () => {
+    assert.deepEqual(rows.find(([name]) => name.startsWith('speaker RSS')), ['speaker RSS (largest)', '90 MB', '60 MB', '1.50×']);
+  });
+  it('says not measured for a figure nobody took', () => {
+    assert.equal(rows.find(([name]) => name.startsWith('node loss → all'))![1], 'not measured');
+  });
 });

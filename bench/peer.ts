@@ -3,8 +3,11 @@
 // nothing of either), the same Services and the same Pods. Each scenario runs against both; a scenario
 // that fails prints "not measured" for that system, never an older figure. Writes
 // bench/results-peer.json (with the run's time) and bench/failover.svg (the failover CDFs).
-//   BENCH_PEER_NODES (3), BENCH_PEER_SERVICES (Services present, with endpoints; 100),
-//   BENCH_PEER_CREATES (Services timed from create; 10), BENCH_PEER_TRIALS (speaker crashes; 10)
+//   BENCH_PEER_NODES (10), BENCH_PEER_SERVICES (Services present, with Pods; half of them
+//   externalTrafficPolicy Local; 5000), BENCH_PEER_CREATES (Services timed from create; 10),
+//   BENCH_PEER_TRIALS (speaker SIGKILLs, and as many SIGTERMs and drains; 10), BENCH_PEER_NODE_LOSSES
+//   (nodes lost, each the one owning the most addresses left; 3), BENCH_PEER_QUIET_S (the window API
+//   writes and CPU are counted in; 60)
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,18 +18,21 @@ import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
 import { Services, type KubeObject } from '../operator/kit/resources.js';
 import { repoRoot } from '../e2e/fixtures.js';
 import { ensureBackends } from '../e2e/lab/backends.js';
+import { readAudit, requestsByAgent } from '../e2e/lab/audit.js';
 import { census, L2Watch } from '../e2e/lab/census.js';
 import { percentile } from '../e2e/lab/failover.js';
-import { kubectl, kubectlApply, kubectlResult } from '../e2e/lab/kubectl.js';
+import { kubectl, kubectlApply, kubectlAsync, kubectlResult } from '../e2e/lab/kubectl.js';
 import { labDown, labPaths, labUp, type LabMode } from '../e2e/lab/lab.js';
 import { pidsInNamespace, waitFor } from '../e2e/lab/processes.js';
 import { deleteAllOf, inParallel, scalePoolYaml } from '../e2e/lab/scale.js';
-import { cdfSvg } from './cdf-svg.js';
+import { cdfSvg, stackedSvg } from './cdf-svg.js';
 
-const NODES = Number(process.env.BENCH_PEER_NODES ?? 3);
-const SERVICES = Number(process.env.BENCH_PEER_SERVICES ?? 100);
+const NODES = Number(process.env.BENCH_PEER_NODES ?? 10);
+const SERVICES = Number(process.env.BENCH_PEER_SERVICES ?? 5000);
 const CREATES = Number(process.env.BENCH_PEER_CREATES ?? 10);
 const TRIALS = Number(process.env.BENCH_PEER_TRIALS ?? 10);
+const NODE_LOSSES = Number(process.env.BENCH_PEER_NODE_LOSSES ?? 3);
+const QUIET_S = Number(process.env.BENCH_PEER_QUIET_S ?? 60);
 const NS = 'bench-peer';
 const APP = 'bench-peer';
 const log = (message: string): void => console.log(`bench/peer: ${message}`);
@@ -47,15 +53,39 @@ interface Distribution {
   readonly values: readonly number[];
 }
 
+/** A speaker signalled on the owner of an address (SIGKILL or SIGTERM), or its node drained. */
+interface Handover {
+  /** Signal or drain → the address answered again (recovery()). */
+  readonly answeredMs: Distribution;
+  /** The longest stretch in which nobody answered, per trial (0 when another node answered first). */
+  readonly silenceMs: Distribution;
+  /** How each trial ended: another node took the address, or the owner's restarted speaker did. */
+  readonly moved: number;
+  readonly restarted: number;
+}
+
 interface PeerResult {
   prepareMs?: number;
   createToIngressMs?: Distribution;
   createToAnswerMs?: Distribution;
-  crashFailoverMs?: Distribution;
-  /** How each crash ended: another node took the address, or the owner's restarted speaker did. */
-  crashRecoveredBy?: { moved: number; restarted: number };
+  crash?: Handover;
+  sigterm?: Handover;
+  drain?: Handover;
+  /** Node loss, each address the lost node owned: the loss → another node answering it. */
+  nodeLossMs?: Distribution;
+  /** Node loss: the loss → the last of the lost node's addresses answered, per trial, with how many. */
+  massFailoverMs?: Distribution;
+  massAddresses?: number[];
   speakerRssMB?: number;
   controllerRssMB?: number;
+  /** Container restarts in metallb-system before the first fault (a probe or a lost lease under load). */
+  restarts?: number;
+  /** In a quiet window: API writes (create, update, patch, delete) per second, per node's speaker and for
+   *  the controllers together, and CPU in millicores (the busiest speaker, the busiest controller). */
+  speakerWritesPerNodePerS?: number;
+  controllerWritesPerS?: number;
+  speakerCpuMillicores?: number;
+  controllerCpuMillicores?: number;
   errors: Record<string, string>;
 }
 
@@ -63,18 +93,18 @@ function distribution(values: readonly number[]): Distribution {
   return { samples: values.length, p50: percentile(values, 50), p99: percentile(values, 99), values: [...values].sort((a, b) => a - b) };
 }
 
-function serviceObject(name: string, ip?: string): KubeObject {
+/** Every other Service keeps its traffic on the node it arrives at, so that node must have a Pod. */
+function serviceObject(name: string, options: { ip?: string; local?: boolean } = {}): KubeObject {
   return {
     apiVersion: 'v1', kind: 'Service',
-    metadata: { name, namespace: NS, labels: { bench: 'peer' }, ...(ip === undefined ? {} : { annotations: { 'metallb.universe.tf/loadBalancerIPs': ip } }) },
-    spec: { type: 'LoadBalancer', selector: { app: APP }, ports: [{ port: 80, targetPort: 8080 }] },
+    metadata: { name, namespace: NS, labels: { bench: 'peer' }, ...(options.ip === undefined ? {} : { annotations: { 'metallb.universe.tf/loadBalancerIPs': options.ip } }) },
+    spec: { type: 'LoadBalancer', selector: { app: APP }, ports: [{ port: 80, targetPort: 8080 }], externalTrafficPolicy: options.local === true ? 'Local' : 'Cluster' },
   } as KubeObject;
 }
 
 function ingressOf(object: unknown): string {
   return (object as { status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } } }).status?.loadBalancer?.ingress?.[0]?.ip ?? '';
 }
-
 
 /** Every matching process on the lab's nodes (the controller's Pods have namespaces of their own, so
  *  they are found by their command line among all processes). */
@@ -93,6 +123,14 @@ function rssMB(pid: number): number {
   return Math.round(Number(kb ?? 0) / 102.4) / 10;
 }
 
+/** User plus system CPU time a process has used, in clock ticks (fields 14 and 15 of /proc/<pid>/stat,
+ *  counted after the command name, which may hold spaces). */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 async function timed<T>(result: PeerResult, scenario: string, work: () => Promise<T>): Promise<T | undefined> {
   try {
     return await work();
@@ -103,6 +141,21 @@ async function timed<T>(result: PeerResult, scenario: string, work: () => Promis
   }
 }
 
+type Rounds = ReadonlyArray<{ t: number; answers: ReadonlyMap<string, readonly string[]> }>;
+
+/** The address → the nodes answering it, from a census; every address answered by exactly one node. */
+function settledOwners(ips: readonly string[]): Map<string, string> | undefined {
+  const seen = census(ips, { rounds: 2 });
+  if (!ips.every((ip) => seen.owners.get(ip)?.length === 1)) return undefined;
+  return new Map(ips.map((ip) => [ip, seen.owners.get(ip)![0]!]));
+}
+
+async function settle(ips: readonly string[], timeoutMs = 600_000): Promise<Map<string, string>> {
+  let owners: Map<string, string> | undefined;
+  await waitFor(`all ${ips.length} addresses answered by one node`, () => (owners = settledOwners(ips)) !== undefined, timeoutMs, 2000);
+  return owners!;
+}
+
 /** The lab in the peer's mode, Pods behind every Service, and SERVICES Services answered. */
 async function prepare(client: KubeClient): Promise<string[]> {
   kubectlResult(['create', 'namespace', NS]);
@@ -110,19 +163,38 @@ async function prepare(client: KubeClient): Promise<string[]> {
   kubectlApply(scalePoolYaml());
   await ensureBackends(APP, NS, NODES);
   const names = Array.from({ length: SERVICES }, (_, i) => `svc-${i}`);
-  await inParallel(names, 16, async (name) => client.apply(Services, serviceObject(name), 'bench-peer'));
+  await inParallel(names, 16, async (name, i) => client.apply(Services, serviceObject(name, { local: i % 2 === 1 }), 'bench-peer'));
   let ips: string[] = [];
   await waitFor(`${SERVICES} Services with an address`, async () => {
     const { items } = await client.list<KubeObject>(Services, NS, { labelSelector: 'bench=peer' });
     ips = items.map(ingressOf).filter((ip) => ip !== '');
     return ips.length === SERVICES;
   }, 600_000, 1000);
-  await waitFor(`all ${SERVICES} addresses answered by one node`, () => {
-    const seen = census(ips, { rounds: 2 });
-    return ips.every((ip) => seen.owners.get(ip)?.length === 1);
-  }, 600_000, 2000);
+  await settle(ips);
   return ips;
 }
+
+/** API writes and CPU over QUIET_S seconds with nothing changing, 15 s after the last change. */
+async function quiet(peer: Peer, result: PeerResult): Promise<void> {
+  await sleep(15_000); // the statuses the last creates caused are written first
+  const speakers = Array.from({ length: NODES }, (_, i) => pidsInNamespace(`lab-node-${i + 1}`, PROGRAM[peer].speaker)).flat();
+  const controllers = pidsAnywhere(PROGRAM[peer].controller);
+  const before = new Map([...speakers, ...controllers].map((pid) => [pid, cpuTicks(pid)]));
+  const from = Date.now();
+  await sleep(QUIET_S * 1000);
+  const to = Date.now();
+  await sleep(2000); // the audit log is written in 1 s batches
+  const millicores = (pids: number[]): number => Math.max(...pids.map((pid) => ((cpuTicks(pid) - before.get(pid)!) / 100) / ((to - from) / 1000) * 1000));
+  result.speakerCpuMillicores = Math.round(millicores(speakers));
+  result.controllerCpuMillicores = Math.round(millicores(controllers));
+  const writes = [...requestsByAgent(readAudit(join(labPaths().logs, 'audit.log')), from, to)]
+    .map(([agent, entries]) => [agent, entries.filter((e) => WRITES.has(e.verb)).length] as const);
+  const count = (speaker: boolean): number => writes.filter(([agent]) => /speaker/.test(agent) === speaker).reduce((sum, [, n]) => sum + n, 0);
+  result.speakerWritesPerNodePerS = Math.round(count(true) / NODES / QUIET_S * 1000) / 1000;
+  result.controllerWritesPerS = Math.round(count(false) / QUIET_S * 1000) / 1000;
+}
+
+const WRITES = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 /** Create → an address in the Service's status, and → the first ARP answer at lab-client. */
 async function creates(client: KubeClient, result: PeerResult): Promise<void> {
@@ -135,7 +207,7 @@ async function creates(client: KubeClient, result: PeerResult): Promise<void> {
     try {
       await waitFor('the prober to start', () => watch.rounds.length > 0, 10_000, 10);
       const started = Date.now();
-      await client.apply(Services, serviceObject(name, ip), 'bench-peer');
+      await client.apply(Services, serviceObject(name, { ip }), 'bench-peer');
       await waitFor(`${name}'s address`, async () => ingressOf(await client.get(Services, NS, name)) === ip, 30_000, 5);
       toIngress.push(Date.now() - started);
       await waitFor(`${ip} answered`, () => watch.since(started).some((round) => (round.answers.get(ip)?.length ?? 0) > 0), 30_000, 5);
@@ -151,8 +223,7 @@ async function creates(client: KubeClient, result: PeerResult): Promise<void> {
 /** When a round after the kill first shows `ip` served again: by another node, or by the owner's
  *  restarted speaker after at least one unanswered round (the kubelet restarts a killed container at
  *  once the first time, so on a real cluster either can come first). */
-export function recovery(rounds: ReadonlyArray<{ t: number; answers: ReadonlyMap<string, readonly string[]> }>, ip: string, owner: string):
-  { t: number; by: string } | undefined {
+export function recovery(rounds: Rounds, ip: string, owner: string): { t: number; by: string } | undefined {
   let silent = false;
   for (const round of rounds) {
     const nodes = round.answers.get(ip) ?? [];
@@ -163,38 +234,134 @@ export function recovery(rounds: ReadonlyArray<{ t: number; answers: ReadonlyMap
   return undefined;
 }
 
-/** SIGKILL of the owner's speaker process → `ip` answered again (recovery()). The killed Pod is then
- *  deleted (its DaemonSet makes a fresh one, without the kubelet's crash back-off) and ownership settles
- *  before the next trial. */
-async function crashes(peer: Peer, ips: readonly string[], result: PeerResult): Promise<void> {
+/** The longest run of rounds in which nobody answered `ip`, from its first silent round to the next
+ *  answered one (a silence still running at the end counts to the last round). */
+export function longestSilence(rounds: Rounds, ip: string): number {
+  let since: number | undefined;
+  let longest = 0;
+  for (const round of rounds) {
+    if ((round.answers.get(ip)?.length ?? 0) === 0) since ??= round.t;
+    else if (since !== undefined) {
+      longest = Math.max(longest, round.t - since);
+      since = undefined;
+    }
+  }
+  if (since !== undefined && rounds.length > 0) longest = Math.max(longest, rounds.at(-1)!.t - since);
+  return longest;
+}
+
+function handover(times: number[], silences: number[], heirs: string[]): Handover {
+  return { answeredMs: distribution(times), silenceMs: distribution(silences), moved: heirs.filter((h) => h === 'moved').length, restarted: heirs.filter((h) => h === 'restarted').length };
+}
+
+/** A fresh speaker Pod on `node` (its DaemonSet makes one without the kubelet's crash back-off), then
+ *  `ip` answered by one node before the next trial. */
+async function freshSpeaker(node: string, ip: string): Promise<void> {
+  kubectl('delete', 'pod', '-n', 'metallb-system', '-l', 'component=speaker', `--field-selector=spec.nodeName=${node}`, '--wait=true');
+  kubectl('rollout', 'status', '-n', 'metallb-system', 'daemonset/speaker', '--timeout=120s');
+  await waitFor(`${ip} answered by one node again`, () => census([ip]).owners.get(ip)?.length === 1, 60_000, 500);
+  await sleep(3000);
+}
+
+/** Runs `disrupt` on the owner of each trial's address, watching it every 5 ms until it is answered
+ *  again (recovery()); when `ownerReturns` (a signalled speaker's restart), until the owner answers
+ *  again too, since taking the address back may open a silence of its own. `restore` always runs. */
+async function handovers(ips: readonly string[], ownerReturns: boolean, disrupt: (owner: string) => Promise<void>, restore: (owner: string, ip: string) => Promise<void>): Promise<Handover> {
   const times: number[] = [];
+  const silences: number[] = [];
   const heirs: string[] = [];
   for (let trial = 0; trial < TRIALS; trial++) {
-    const ip = ips[trial % ips.length]!;
+    const ip = ips[(trial * 7) % ips.length]!;
     const owners = census([ip]).owners.get(ip) ?? [];
     if (owners.length !== 1) throw new Error(`${ip}: answered by ${owners.length} nodes before trial ${trial}`);
     const owner = owners[0]!;
-    const [pid] = pidsInNamespace(owner, PROGRAM[peer].speaker);
-    if (pid === undefined) throw new Error(`no ${peer} speaker process in ${owner}`);
     const watch = new L2Watch([ip], { intervalMs: 5 });
     try {
       await waitFor(`${owner} answering ${ip} in the prober`, () => watch.rounds.at(-1)?.answers.get(ip)?.[0] === owner, 10_000, 10);
-      const killed = Date.now();
-      process.kill(pid, 'SIGKILL');
-      await waitFor(`${ip} answered again`, () => recovery(watch.since(killed), ip, owner) !== undefined, 60_000, 5);
-      const recovered = recovery(watch.since(killed), ip, owner)!;
-      times.push(recovered.t - killed);
+      const started = Date.now();
+      await disrupt(owner);
+      await waitFor(`${ip} answered by another node, or again after a silence`, () => recovery(watch.since(started), ip, owner) !== undefined, 30_000, 5);
+      const recovered = recovery(watch.since(started), ip, owner)!;
+      if (ownerReturns && recovered.by !== owner) {
+        await waitFor(`${owner} answering ${ip} again`, () => watch.since(recovered.t).some((round) => round.answers.get(ip)?.includes(owner)), 30_000, 20).catch(() => undefined);
+      }
+      await sleep(1000);
+      times.push(recovered.t - started);
+      silences.push(longestSilence(watch.since(started), ip));
       heirs.push(recovered.by === owner ? 'restarted' : 'moved');
     } finally {
       await watch.stop();
+      await restore(owner, ip);
     }
-    kubectl('delete', 'pod', '-n', 'metallb-system', '-l', 'component=speaker', `--field-selector=spec.nodeName=${owner}`, '--wait=true');
-    kubectl('rollout', 'status', '-n', 'metallb-system', 'daemonset/speaker', '--timeout=120s');
-    await waitFor(`${ip} answered by one node again`, () => census([ip]).owners.get(ip)?.length === 1, 60_000, 500);
-    await sleep(3000);
   }
-  result.crashFailoverMs = distribution(times);
-  result.crashRecoveredBy = { moved: heirs.filter((h) => h === 'moved').length, restarted: heirs.filter((h) => h === 'restarted').length };
+  return handover(times, silences, heirs);
+}
+
+function signalSpeaker(peer: Peer, signal: NodeJS.Signals): (owner: string) => Promise<void> {
+  return async (owner) => {
+    const [pid] = pidsInNamespace(owner, PROGRAM[peer].speaker);
+    if (pid === undefined) throw new Error(`no ${peer} speaker process in ${owner}`);
+    process.kill(pid, signal);
+  };
+}
+
+/** `kubectl drain` (cordon, then evict the node's Pods but the speaker's) → the address answered by
+ *  another node; the node is uncordoned after. Asynchronous, so the prober's rounds keep being read. */
+async function drain(owner: string): Promise<void> {
+  await kubectlAsync('drain', owner, '--ignore-daemonsets', '--force', '--grace-period=1', '--timeout=60s');
+}
+
+async function uncordon(owner: string, ip: string): Promise<void> {
+  kubectl('uncordon', owner);
+  await waitFor(`${ip} answered by one node again`, () => census([ip]).owners.get(ip)?.length === 1, 60_000, 500);
+  await sleep(3000);
+}
+
+/** The node owning the most addresses lost: every process in its namespace stopped (SIGSTOP: kubelet,
+ *  containerd, the speaker) and its eth0 down, until every address it owned is answered by another
+ *  node; then it comes back and ownership settles. One trial per node, most addresses first. */
+async function nodeLosses(ips: readonly string[], owners: Map<string, string>, result: PeerResult): Promise<void> {
+  const perAddress: number[] = [];
+  const mass: number[] = [];
+  const counts: number[] = [];
+  for (let trial = 0; trial < NODE_LOSSES; trial++) {
+    const byNode = new Map<string, string[]>();
+    for (const [ip, node] of owners) byNode.set(node, [...(byNode.get(node) ?? []), ip]);
+    const [node, lost] = [...byNode].sort((a, b) => b[1].length - a[1].length)[trial % byNode.size]!;
+    const watch = new L2Watch(lost, { intervalMs: 5 });
+    const pids = execFileSync('ip', ['netns', 'pids', node], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    try {
+      await waitFor(`${node} answering its ${lost.length} addresses in the prober`, () => lost.every((ip) => watch.rounds.at(-1)?.answers.get(ip)?.[0] === node), 30_000, 10);
+      const started = Date.now();
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      execFileSync('ip', ['-n', node, 'link', 'set', 'eth0', 'down']);
+      await waitFor(`${lost.length} addresses of ${node} answered by another node`, () => lost.every((ip) => recovery(watch.since(started), ip, node) !== undefined), 120_000, 20);
+      const times = lost.map((ip) => recovery(watch.since(started), ip, node)!.t - started);
+      perAddress.push(...times);
+      mass.push(Math.max(...times));
+      counts.push(lost.length);
+      log(`node loss ${trial + 1}/${NODE_LOSSES}: ${node}'s ${lost.length} addresses all answered elsewhere after ${Math.max(...times)} ms`);
+    } finally {
+      await watch.stop();
+      execFileSync('ip', ['-n', node, 'link', 'set', 'eth0', 'up']);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // exited meanwhile
+        }
+      }
+    }
+    owners = await settle(ips);
+  }
+  result.nodeLossMs = distribution(perAddress);
+  result.massFailoverMs = distribution(mass);
+  result.massAddresses = counts;
+}
+
+function restarts(): number {
+  const pods = JSON.parse(kubectl('get', 'pods', '-n', 'metallb-system', '-o', 'json')) as { items: Array<{ status?: { containerStatuses?: Array<{ restartCount?: number }> } }> };
+  return pods.items.flatMap((pod) => pod.status?.containerStatuses ?? []).reduce((sum, c) => sum + (c.restartCount ?? 0), 0);
 }
 
 function memory(peer: Peer, result: PeerResult): void {
@@ -220,11 +387,21 @@ async function measure(peer: Peer): Promise<PeerResult> {
     if (ips === undefined) return result;
     result.prepareMs = Date.now() - started;
     log(`${peer}: ${SERVICES} Services answered ${result.prepareMs} ms after the first create`);
+    await timed(result, 'quiet', async () => quiet(peer, result));
+    log(`${peer}: quiet ${QUIET_S} s: ${result.speakerWritesPerNodePerS ?? '-'} writes/s per node, speaker ${result.speakerCpuMillicores ?? '-'}m CPU, controller ${result.controllerCpuMillicores ?? '-'}m`);
     await timed(result, 'memory', async () => memory(peer, result));
     await timed(result, 'create', async () => creates(client, result));
     log(`${peer}: create → ingress p99 ${result.createToIngressMs?.p99 ?? '-'} ms, → first answer p99 ${result.createToAnswerMs?.p99 ?? '-'} ms`);
-    await timed(result, 'crash', async () => crashes(peer, ips, result));
-    log(`${peer}: speaker SIGKILL → answered again: p50 ${result.crashFailoverMs?.p50 ?? '-'} ms, p99 ${result.crashFailoverMs?.p99 ?? '-'} ms`);
+    await timed(result, 'restarts', async () => (result.restarts = restarts()));
+    await timed(result, 'crash', async () => (result.crash = await handovers(ips, true, signalSpeaker(peer, 'SIGKILL'), freshSpeaker)));
+    log(`${peer}: speaker SIGKILL → answered again: p50 ${result.crash?.answeredMs.p50 ?? '-'} ms, p99 ${result.crash?.answeredMs.p99 ?? '-'} ms`);
+    await timed(result, 'sigterm', async () => (result.sigterm = await handovers(ips, true, signalSpeaker(peer, 'SIGTERM'), freshSpeaker)));
+    log(`${peer}: speaker SIGTERM → silence p99 ${result.sigterm?.silenceMs.p99 ?? '-'} ms`);
+    await timed(result, 'drain', async () => (result.drain = await handovers(ips, false, drain, uncordon)));
+    log(`${peer}: drain → answered elsewhere p99 ${result.drain?.answeredMs.p99 ?? '-'} ms`);
+    const owners = await timed(result, 'node loss', async () => settle(ips));
+    if (owners !== undefined) await timed(result, 'node loss', async () => nodeLosses(ips, owners, result));
+    log(`${peer}: node loss → answered elsewhere p99 ${result.nodeLossMs?.p99 ?? '-'} ms; all of a node's addresses p99 ${result.massFailoverMs?.p99 ?? '-'} ms`);
   } finally {
     await deleteAllOf(client, Services, NS, 'bench=peer').catch(() => undefined);
     client.close();
@@ -232,44 +409,79 @@ async function measure(peer: Peer): Promise<PeerResult> {
   return result;
 }
 
-function cell(d: Distribution | undefined): string {
-  return d === undefined ? 'not measured' : `${d.p50} / ${d.p99} ms (n=${d.samples})`;
+function cell(d: Distribution | undefined, error?: string): string {
+  if (d !== undefined) return `${d.p50} / ${d.p99} ms (n=${d.samples})`;
+  return error === undefined ? 'not measured' : `not measured: ${error.slice(0, 80)}`;
 }
 
-function recoveredBy(result: PeerResult): string {
-  const by = result.crashRecoveredBy;
-  return by === undefined ? '' : `; moved ${by.moved}, restarted ${by.restarted}`;
+function heirs(h: Handover | undefined): string {
+  return h === undefined ? '' : `; moved ${h.moved}, restarted ${h.restarted}`;
+}
+
+function figure(value: number | undefined, unit: string): string {
+  return value === undefined ? 'not measured' : unit === '' ? String(value) : `${value} ${unit}`;
 }
 
 function ratio(a: number | undefined, b: number | undefined): string {
   return a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}×`;
 }
 
+export function table(l2lb: PeerResult, metallb: PeerResult): Array<[string, string, string, string]> {
+  const row = (name: string, pick: (r: PeerResult) => Distribution | undefined, scenario: string, extra: (r: PeerResult) => string = () => ''): [string, string, string, string] =>
+    [name, cell(pick(l2lb), l2lb.errors[scenario]) + extra(l2lb), cell(pick(metallb), metallb.errors[scenario]) + extra(metallb), ratio(pick(l2lb)?.p99, pick(metallb)?.p99)];
+  const plain = (name: string, pick: (r: PeerResult) => number | undefined, unit: string): [string, string, string, string] =>
+    [name, figure(pick(l2lb), unit), figure(pick(metallb), unit), ratio(pick(l2lb), pick(metallb))];
+  const addresses = (r: PeerResult): string => (r.massAddresses === undefined ? '' : `; ${r.massAddresses.join(', ')} addresses`);
+  const prepared = (r: PeerResult): number | undefined => (r.prepareMs === undefined ? undefined : Math.round(r.prepareMs / 100) / 10);
+  return [
+    plain(`${NODES} Pods and ${SERVICES} Services created (16 at a time) → each address answered by one node`, prepared, 's'),
+    row('create → ingress (p50 / p99)', (r) => r.createToIngressMs, 'create'),
+    row('create → first ARP answer (p50 / p99)', (r) => r.createToAnswerMs, 'create'),
+    row('speaker SIGKILL → answered again', (r) => r.crash?.answeredMs, 'crash', (r) => heirs(r.crash)),
+    row('speaker SIGTERM → longest silence', (r) => r.sigterm?.silenceMs, 'sigterm', (r) => heirs(r.sigterm)),
+    row('kubectl drain → answered by another node', (r) => r.drain?.answeredMs, 'drain'),
+    row('kubectl drain → longest silence', (r) => r.drain?.silenceMs, 'drain'),
+    row('node loss → each address answered elsewhere', (r) => r.nodeLossMs, 'node loss'),
+    row('node loss → all its addresses answered', (r) => r.massFailoverMs, 'node loss', addresses),
+    plain('API writes per node (speaker), quiet', (r) => r.speakerWritesPerNodePerS, '/s'),
+    plain('API writes (controllers), quiet', (r) => r.controllerWritesPerS, '/s'),
+    plain('speaker CPU (busiest), quiet', (r) => r.speakerCpuMillicores, 'm'),
+    plain('controller CPU (busiest), quiet', (r) => r.controllerCpuMillicores, 'm'),
+    plain('container restarts before the first fault', (r) => r.restarts, ''),
+    plain('speaker RSS (largest)', (r) => r.speakerRssMB, 'MB'),
+    plain('controller RSS (largest)', (r) => r.controllerRssMB, 'MB'),
+  ];
+}
+
+const SCENARIOS: ReadonlyArray<[string, (r: PeerResult) => Distribution | undefined]> = [
+  ['Speaker SIGKILL → address answered again', (r) => r.crash?.answeredMs],
+  ['Speaker SIGTERM → longest silence', (r) => r.sigterm?.silenceMs],
+  ['kubectl drain → answered by another node', (r) => r.drain?.answeredMs],
+  ['Node loss → each address answered elsewhere', (r) => r.nodeLossMs],
+];
+
 async function main(): Promise<void> {
   rmSync(join(repoRoot, 'bench', 'results-peer.json'), { force: true });
   rmSync(join(repoRoot, 'bench', 'failover.svg'), { force: true });
   const measuredAt = new Date().toISOString();
-  log(`${NODES} nodes, ${SERVICES} Services present, ${CREATES} timed creates, ${TRIALS} speaker crashes, each system in turn`);
+  log(`${NODES} nodes, ${SERVICES} Services present, ${CREATES} timed creates, ${TRIALS} speaker SIGKILLs, SIGTERMs and drains, ${NODE_LOSSES} nodes lost, each system in turn`);
   const results: Partial<Record<Peer, PeerResult>> = {};
   for (const peer of PEERS) results[peer] = await measure(peer);
   await labDown(() => undefined);
-  const l2lb = results.l2lb!;
-  const metallb = results.metallb!;
-  const rows: Array<[string, string, string, string]> = [
-    ['create → ingress (p50 / p99)', cell(l2lb.createToIngressMs), cell(metallb.createToIngressMs), ratio(l2lb.createToIngressMs?.p99, metallb.createToIngressMs?.p99)],
-    ['create → first ARP answer (p50 / p99)', cell(l2lb.createToAnswerMs), cell(metallb.createToAnswerMs), ratio(l2lb.createToAnswerMs?.p99, metallb.createToAnswerMs?.p99)],
-    ['speaker SIGKILL → answered again (p50 / p99)', cell(l2lb.crashFailoverMs) + recoveredBy(l2lb), cell(metallb.crashFailoverMs) + recoveredBy(metallb), ratio(l2lb.crashFailoverMs?.p99, metallb.crashFailoverMs?.p99)],
-    ['speaker RSS (largest)', l2lb.speakerRssMB === undefined ? 'not measured' : `${l2lb.speakerRssMB} MB`, metallb.speakerRssMB === undefined ? 'not measured' : `${metallb.speakerRssMB} MB`, ratio(l2lb.speakerRssMB, metallb.speakerRssMB)],
-    ['controller RSS (largest)', l2lb.controllerRssMB === undefined ? 'not measured' : `${l2lb.controllerRssMB} MB`, metallb.controllerRssMB === undefined ? 'not measured' : `${metallb.controllerRssMB} MB`, ratio(l2lb.controllerRssMB, metallb.controllerRssMB)],
-  ];
-  console.log(`\nl2lb beside MetalLB v0.15.2, ${measuredAt}: ${NODES} nodes, ${SERVICES} Services with Pods; ratio = l2lb / MetalLB (p99)`);
+  console.log(`\nl2lb beside MetalLB v0.15.2, ${measuredAt}: ${NODES} nodes, ${SERVICES} Services with Pods (half externalTrafficPolicy Local); ratio = l2lb / MetalLB (p99)`);
   console.log('| scenario | l2lb | MetalLB | ratio |\n|---|---|---|---|');
-  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
-  writeFileSync(join(repoRoot, 'bench', 'results-peer.json'), JSON.stringify({ measuredAt, nodes: NODES, services: SERVICES, creates: CREATES, trials: TRIALS,
+  for (const row of table(results.l2lb!, results.metallb!)) console.log(`| ${row.join(' | ')} |`);
+  writeFileSync(join(repoRoot, 'bench', 'results-peer.json'), JSON.stringify({ measuredAt, nodes: NODES, services: SERVICES, creates: CREATES, trials: TRIALS, nodeLosses: NODE_LOSSES, quietS: QUIET_S,
     method: 'e2e/probe/l2probe.py watch in lab-client every 5 ms (ARP); both systems from their own images on the cluster lab', results }, null, 2));
-  const series = PEERS.flatMap((peer) => (results[peer]?.crashFailoverMs === undefined ? [] : [{ name: peer === 'l2lb' ? 'l2lb' : 'MetalLB v0.15.2', values: results[peer]!.crashFailoverMs!.values }]));
-  if (series.length > 0) {
-    writeFileSync(join(repoRoot, 'bench', 'failover.svg'), cdfSvg(`Speaker SIGKILL → address answered again over ARP (${NODES} nodes, ${SERVICES} Services, ${measuredAt.slice(0, 10)})`, 'ms', series));
+  const charts = SCENARIOS.flatMap(([title, pick]) => {
+    const series = PEERS.flatMap((peer) => {
+      const d = results[peer] === undefined ? undefined : pick(results[peer]!);
+      return d === undefined ? [] : [{ name: peer === 'l2lb' ? 'l2lb' : 'MetalLB v0.15.2', values: d.values }];
+    });
+    return series.length === 0 ? [] : [cdfSvg(`${title} (${NODES} nodes, ${SERVICES} Services, ${measuredAt.slice(0, 10)})`, 'ms', series)];
+  });
+  if (charts.length > 0) {
+    writeFileSync(join(repoRoot, 'bench', 'failover.svg'), stackedSvg(charts));
     log('wrote bench/failover.svg');
   }
 }

@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     onInterfacesChange: (names) => interfacesChanged(names),
   });
   await wire.start(); // the first plan must know this node's interfaces, or it would judge itself ineligible
-  const heartbeat = new NodeHeartbeat(client, options.namespace, options.node, logger);
+  const heartbeat = new NodeHeartbeat(client.withOwnConnections(), options.namespace, options.node, logger);
   let enqueue: () => void = () => undefined;
   // Dropped heartbeats: counted by reason, each reason logged at most once a minute.
   const drops = emptyDropTally();

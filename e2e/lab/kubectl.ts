@@ -1,7 +1,7 @@
 // kubectl against the lab, as its users run it: the lab's own kubectl (same version as the API server)
 // with the admin kubeconfig. `kubectlResult` keeps a failure's message instead of throwing.
 
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { labPaths, type LabPaths } from './lab.js';
 
@@ -27,6 +27,17 @@ export function kubectl(...args: string[]): string {
   const result = kubectlResult(args);
   if (!result.ok) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
   return result.stdout;
+}
+
+/** kubectl without blocking the event loop (a long `drain` while a prober's output is being read). */
+export async function kubectlAsync(...args: string[]): Promise<string> {
+  const paths = labPaths();
+  return new Promise((resolve, reject) => {
+    execFile(kubectlPath(paths), [`--kubeconfig=${paths.kubeconfig}`, ...args], { encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error === null) resolve(stdout);
+      else reject(new Error(`kubectl ${args.join(' ')}: ${stderr.trim() || error.message}`));
+    });
+  });
 }
 
 /** `kubectl apply -f -` of `yaml`; throws with kubectl's message when it is refused. */

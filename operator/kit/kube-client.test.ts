@@ -88,4 +88,31 @@ describe('KubeClient', () => {
     await fenced.create(ConfigMaps, { metadata: { namespace: 'ns', name: 'x' } });
     assert.deepEqual(seen.map((s) => s.method), ['POST']);
   });
+
+  it('a view with its own connections is answered while every shared connection is busy', async () => {
+    // A second stand-in whose /slow requests hang until released: 32 of them take every shared socket.
+    const held: Array<() => void> = [];
+    const slowServer = createServer((request, response) => {
+      request.resume();
+      const answer = (): void => void response.writeHead(200, { 'content-type': 'application/json' }).end('{"metadata":{"name":"x"}}');
+      if (request.url?.includes('/slow') === true) held.push(answer);
+      else answer();
+    });
+    await new Promise<void>((resolve) => slowServer.listen(0, '127.0.0.1', resolve));
+    const shared = await KubeClient.create({ server: `http://127.0.0.1:${(slowServer.address() as AddressInfo).port}`, tls: {}, authHeaders: async () => ({}) }, 'test');
+    const own = shared.withOwnConnections();
+    try {
+      const slow = Array.from({ length: 32 }, (_, i) => shared.get(ConfigMaps, 'slow', `c${i}`));
+      while (held.length < 32) await new Promise((resolve) => setTimeout(resolve, 5));
+      let queuedDone = false;
+      const queued = shared.get(ConfigMaps, 'ns', 'queued').then(() => { queuedDone = true; });
+      await own.get(ConfigMaps, 'ns', 'lease');
+      assert.equal(queuedDone, false, 'the shared client\'s request still waits for a socket');
+      for (const answer of held) answer();
+      await Promise.all([...slow, queued]);
+    } finally {
+      shared.close();
+      slowServer.close();
+    }
+  });
 });

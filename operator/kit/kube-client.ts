@@ -114,13 +114,17 @@ export class KubeClient {
 
   private constructor(
     private readonly access: ClusterAccess,
-    tls: https.AgentOptions,
+    private readonly tls: https.AgentOptions,
     private readonly userAgent: string,
   ) {
     this.server = new URL(access.server);
-    this.agent = this.server.protocol === 'https:'
-      ? new https.Agent({ ...tls, keepAlive: true, maxSockets: 32 })
-      : new http.Agent({ keepAlive: true, maxSockets: 32 });
+    this.agent = this.newAgent(32);
+  }
+
+  private newAgent(maxSockets: number): http.Agent {
+    return this.server.protocol === 'https:'
+      ? new https.Agent({ ...this.tls, keepAlive: true, maxSockets })
+      : new http.Agent({ keepAlive: true, maxSockets });
   }
 
   static async create(access: ClusterAccess, userAgent = 'l2lb'): Promise<KubeClient> {
@@ -135,6 +139,22 @@ export class KubeClient {
     view.writeGuard = guard;
     return view;
   }
+
+  /** A view of this client (same credentials, same retry schedule) with connections of its own, for the
+   *  few requests that must never queue behind a storm of others: a Lease renewal waiting for a socket
+   *  behind hundreds of status writes once missed its renew deadline and cost the leader its lease
+   *  (client-go gives leader election a client of its own for the same reason). Closing either closes
+   *  every connection. */
+  withOwnConnections(maxSockets = 2): KubeClient {
+    const view = Object.create(this) as KubeClient;
+    const agent = this.newAgent(maxSockets);
+    Object.defineProperty(view, 'agent', { value: agent });
+    this.ownConnections.push(agent);
+    return view;
+  }
+
+  /** Agents of views made by withOwnConnections, destroyed with this client. */
+  private readonly ownConnections: http.Agent[] = [];
 
   private async headers(): Promise<Record<string, string>> {
     if (Date.now() - this.authReadAt > AUTH_REFRESH_MS) {
@@ -339,6 +359,7 @@ export class KubeClient {
 
   close(): void {
     this.agent.destroy();
+    for (const agent of this.ownConnections) agent.destroy();
   }
 }
 

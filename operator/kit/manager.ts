@@ -121,8 +121,9 @@ export class Manager {
       this.startControllers();
       return;
     }
-    // The elector writes the Lease with the unfenced client: renewing is how the fence moves.
-    this.elector = new LeaderElector(this.options.client, election, {
+    // The elector writes the Lease with the unfenced client (renewing is how the fence moves), on
+    // connections of its own so that a renewal never waits behind the leader's other requests.
+    this.elector = new LeaderElector(this.options.client.withOwnConnections(), election, {
       onStartedLeading: () => {
         if (this.stopping === undefined) this.startControllers();
       },

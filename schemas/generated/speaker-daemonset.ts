@@ -93,13 +93,18 @@ export const speakerDaemonSet: DaemonSet = {
               "httpGet": {
                 "path": "/healthz",
                 "port": "monitoring"
-              }
+              },
+              "periodSeconds": 10,
+              "timeoutSeconds": 5,
+              "failureThreshold": 6
             },
             "readinessProbe": {
               "httpGet": {
                 "path": "/readyz",
                 "port": "monitoring"
-              }
+              },
+              "periodSeconds": 5,
+              "timeoutSeconds": 5
             },
             "securityContext": {
               "runAsUser": 0,
