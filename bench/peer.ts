@@ -65,6 +65,7 @@ interface Handover {
 }
 
 interface PeerResult {
+  /** Every speaker started with SERVICES Services present → each address answered by one node. */
   prepareMs?: number;
   createToIngressMs?: Distribution;
   createToAnswerMs?: Distribution;
@@ -98,7 +99,9 @@ function serviceObject(name: string, options: { ip?: string; local?: boolean } =
   return {
     apiVersion: 'v1', kind: 'Service',
     metadata: { name, namespace: NS, labels: { bench: 'peer' }, ...(options.ip === undefined ? {} : { annotations: { 'metallb.universe.tf/loadBalancerIPs': options.ip } }) },
-    spec: { type: 'LoadBalancer', selector: { app: APP }, ports: [{ port: 80, targetPort: 8080 }], externalTrafficPolicy: options.local === true ? 'Local' : 'Cluster' },
+    // No NodePorts (30000–32767 holds 2,768; an L2 address needs none); a Local one still takes a
+    // health-check port, so at most 2,768 of them.
+    spec: { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, selector: { app: APP }, ports: [{ port: 80, targetPort: 8080 }], externalTrafficPolicy: options.local === true ? 'Local' : 'Cluster' },
   } as KubeObject;
 }
 
@@ -156,22 +159,40 @@ async function settle(ips: readonly string[], timeoutMs = 600_000): Promise<Map<
   return owners!;
 }
 
-/** The lab in the peer's mode, Pods behind every Service, and SERVICES Services answered. */
-async function prepare(client: KubeClient): Promise<string[]> {
+/** The speakers paused (their DaemonSet selects no node) or back. On a two-core lab, ten speakers taking
+ *  in 5,000 creates one by one starve everything else (the API server, the controller's Lease); paused,
+ *  the Services are created and allocated first, and every speaker then starts with all of them
+ *  present, as after an upgrade. The same for both systems. */
+function pauseSpeakers(paused: boolean): void {
+  kubectl('patch', 'daemonset', 'speaker', '-n', 'metallb-system', '--type=strategic', '-p',
+    JSON.stringify({ spec: { template: { spec: { nodeSelector: { 'l2lb.dev/bench-paused': paused ? 'true' : null } } } } }));
+  kubectl('rollout', 'status', '-n', 'metallb-system', 'daemonset/speaker', '--timeout=600s');
+}
+
+/** Pods behind every Service, SERVICES Services with an address (speakers paused), then the speakers
+ *  started: returns the addresses, and how long after the start every one was answered by one node. */
+async function prepare(client: KubeClient): Promise<{ ips: string[]; speakersStartedMs: number }> {
   kubectlResult(['create', 'namespace', NS]);
   await deleteAllOf(client, Services, NS, 'bench=peer');
   kubectlApply(scalePoolYaml());
   await ensureBackends(APP, NS, NODES);
+  pauseSpeakers(true);
   const names = Array.from({ length: SERVICES }, (_, i) => `svc-${i}`);
-  await inParallel(names, 16, async (name, i) => client.apply(Services, serviceObject(name, { local: i % 2 === 1 }), 'bench-peer'));
+  let created = 0;
+  await inParallel(names, 16, async (name, i) => {
+    await client.apply(Services, serviceObject(name, { local: i % 2 === 1 }), 'bench-peer');
+    if (++created % 1000 === 0) log(`${created}/${SERVICES} Services created`);
+  });
   let ips: string[] = [];
   await waitFor(`${SERVICES} Services with an address`, async () => {
     const { items } = await client.list<KubeObject>(Services, NS, { labelSelector: 'bench=peer' });
     ips = items.map(ingressOf).filter((ip) => ip !== '');
     return ips.length === SERVICES;
-  }, 600_000, 1000);
+  }, 900_000, 1000);
+  const started = Date.now();
+  pauseSpeakers(false);
   await settle(ips);
-  return ips;
+  return { ips, speakersStartedMs: Date.now() - started };
 }
 
 /** API writes and CPU over QUIET_S seconds with nothing changing, 15 s after the last change. */
@@ -382,11 +403,11 @@ async function measure(peer: Peer): Promise<PeerResult> {
   if (ok === undefined) return result;
   const client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-bench-peer');
   try {
-    const started = Date.now();
-    const ips = await timed(result, 'prepare', async () => prepare(client));
-    if (ips === undefined) return result;
-    result.prepareMs = Date.now() - started;
-    log(`${peer}: ${SERVICES} Services answered ${result.prepareMs} ms after the first create`);
+    const prepared = await timed(result, 'prepare', async () => prepare(client));
+    if (prepared === undefined) return result;
+    const { ips } = prepared;
+    result.prepareMs = prepared.speakersStartedMs;
+    log(`${peer}: speakers started with ${SERVICES} Services present: all answered after ${result.prepareMs} ms`);
     await timed(result, 'quiet', async () => quiet(peer, result));
     log(`${peer}: quiet ${QUIET_S} s: ${result.speakerWritesPerNodePerS ?? '-'} writes/s per node, speaker ${result.speakerCpuMillicores ?? '-'}m CPU, controller ${result.controllerCpuMillicores ?? '-'}m`);
     await timed(result, 'memory', async () => memory(peer, result));
@@ -434,7 +455,7 @@ export function table(l2lb: PeerResult, metallb: PeerResult): Array<[string, str
   const addresses = (r: PeerResult): string => (r.massAddresses === undefined ? '' : `; ${r.massAddresses.join(', ')} addresses`);
   const prepared = (r: PeerResult): number | undefined => (r.prepareMs === undefined ? undefined : Math.round(r.prepareMs / 100) / 10);
   return [
-    plain(`${NODES} Pods and ${SERVICES} Services created (16 at a time) → each address answered by one node`, prepared, 's'),
+    plain(`every speaker started with ${SERVICES} Services present → each address answered by one node`, prepared, 's'),
     row('create → ingress (p50 / p99)', (r) => r.createToIngressMs, 'create'),
     row('create → first ARP answer (p50 / p99)', (r) => r.createToAnswerMs, 'create'),
     row('speaker SIGKILL → answered again', (r) => r.crash?.answeredMs, 'crash', (r) => heirs(r.crash)),

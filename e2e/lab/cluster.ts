@@ -331,9 +331,11 @@ export async function ensureCluster(setup: ClusterSetup, progress: (message: str
   const controllers = ensureControllers(paths, plane, nodeBin);
   if (controllers.length > 0) progress(`control plane: ${controllers.join(', ')}`);
   for (const node of nodes) {
-    ensureServiceRelay(paths, node);
     const result = await ensureClusterNode({ paths, node, nodes, nodeBin, adminToken: plane.adminToken(), caFile: plane.caFile, sandbox: pause });
     if (result.started) progress(`node ${node.name}: containerd and kubelet (cgroup /${cgroupRoot(node)}, Pods ${podCidr(node)})`);
+    // After the node's Pod network: the relay listens on the ClusterIP that puts on lo (started before
+    // it, a relay lost the race on a busy machine and died with EADDRNOTAVAIL).
+    ensureServiceRelay(paths, node);
   }
   const imagesChanged = await importImages(paths, nodes, await images);
   const names = nodes.map((n) => n.name);

@@ -89,6 +89,15 @@ export const speakerDaemonSet: DaemonSet = {
                 "protocol": "UDP"
               }
             ],
+            "startupProbe": {
+              "httpGet": {
+                "path": "/readyz",
+                "port": "monitoring"
+              },
+              "periodSeconds": 5,
+              "timeoutSeconds": 5,
+              "failureThreshold": 60
+            },
             "livenessProbe": {
               "httpGet": {
                 "path": "/healthz",
