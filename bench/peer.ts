@@ -205,9 +205,17 @@ async function quiet(peer: Peer, result: PeerResult): Promise<void> {
   await sleep(QUIET_S * 1000);
   const to = Date.now();
   await sleep(2000); // the audit log is written in 1 s batches
-  const millicores = (pids: number[]): number => Math.max(...pids.map((pid) => ((cpuTicks(pid) - before.get(pid)!) / 100) / ((to - from) / 1000) * 1000));
-  result.speakerCpuMillicores = Math.round(millicores(speakers));
-  result.controllerCpuMillicores = Math.round(millicores(controllers));
+  // A process gone by the end (a restarted container) has no figure; a restart shows in `restarts`.
+  const millicores = (pids: number[]): number => Math.max(...pids.flatMap((pid) => {
+    try {
+      return [((cpuTicks(pid) - before.get(pid)!) / 100) / ((to - from) / 1000) * 1000];
+    } catch {
+      return [];
+    }
+  }));
+  const rounded = (m: number): number | undefined => (Number.isFinite(m) ? Math.round(m) : undefined);
+  result.speakerCpuMillicores = rounded(millicores(speakers));
+  result.controllerCpuMillicores = rounded(millicores(controllers));
   const writes = [...requestsByAgent(readAudit(join(labPaths().logs, 'audit.log')), from, to)]
     .map(([agent, entries]) => [agent, entries.filter((e) => WRITES.has(e.verb)).length] as const);
   const count = (speaker: boolean): number => writes.filter(([agent]) => /speaker/.test(agent) === speaker).reduce((sum, [, n]) => sum + n, 0);
