@@ -198,7 +198,7 @@ async function prepare(client: KubeClient): Promise<{ ips: string[]; speakersSta
 /** API writes and CPU over QUIET_S seconds with nothing changing, 15 s after the last change. */
 async function quiet(peer: Peer, result: PeerResult): Promise<void> {
   await sleep(15_000); // the statuses the last creates caused are written first
-  const speakers = Array.from({ length: NODES }, (_, i) => pidsInNamespace(`lab-node-${i + 1}`, PROGRAM[peer].speaker)).flat();
+  const speakers = speakerPids(peer);
   const controllers = pidsAnywhere(PROGRAM[peer].controller);
   const before = new Map([...speakers, ...controllers].map((pid) => [pid, cpuTicks(pid)]));
   const from = Date.now();
@@ -288,6 +288,11 @@ function handover(times: number[], silences: number[], heirs: string[]): Handove
 async function freshSpeaker(node: string, ip: string): Promise<void> {
   kubectl('delete', 'pod', '-n', 'metallb-system', '-l', 'component=speaker', `--field-selector=spec.nodeName=${node}`, '--wait=true');
   kubectl('rollout', 'status', '-n', 'metallb-system', 'daemonset/speaker', '--timeout=120s');
+  await oneOwnerAgain(ip);
+}
+
+/** `ip` answered by one node, and 3 s more for the handover's writes, before the next trial. */
+async function oneOwnerAgain(ip: string): Promise<void> {
   await waitFor(`${ip} answered by one node again`, () => census([ip]).owners.get(ip)?.length === 1, 60_000, 500);
   await sleep(3000);
 }
@@ -342,8 +347,7 @@ async function drain(owner: string): Promise<void> {
 
 async function uncordon(owner: string, ip: string): Promise<void> {
   kubectl('uncordon', owner);
-  await waitFor(`${ip} answered by one node again`, () => census([ip]).owners.get(ip)?.length === 1, 60_000, 500);
-  await sleep(3000);
+  await oneOwnerAgain(ip);
 }
 
 /** The node owning the most addresses lost: every process in its namespace stopped (SIGSTOP: kubelet,
@@ -358,7 +362,7 @@ async function nodeLosses(ips: readonly string[], owners: Map<string, string>, r
     for (const [ip, node] of owners) byNode.set(node, [...(byNode.get(node) ?? []), ip]);
     const [node, lost] = [...byNode].sort((a, b) => b[1].length - a[1].length)[trial % byNode.size]!;
     const watch = new L2Watch(lost, { intervalMs: 5 });
-    const pids = execFileSync('ip', ['netns', 'pids', node], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    const pids = pidsInNamespace(node, /(?:)/); // every process: kubelet, containerd, shims, the speaker
     try {
       await waitFor(`${node} answering its ${lost.length} addresses in the prober`, () => lost.every((ip) => watch.rounds.at(-1)?.answers.get(ip)?.[0] === node), 30_000, 10);
       const started = Date.now();
@@ -388,13 +392,18 @@ async function nodeLosses(ips: readonly string[], owners: Map<string, string>, r
   result.massAddresses = counts;
 }
 
+/** The speaker processes, one per node, found in the nodes' namespaces. */
+function speakerPids(peer: Peer): number[] {
+  return Array.from({ length: NODES }, (_, i) => pidsInNamespace(`lab-node-${i + 1}`, PROGRAM[peer].speaker)).flat();
+}
+
 function restarts(): number {
   const pods = JSON.parse(kubectl('get', 'pods', '-n', 'metallb-system', '-o', 'json')) as { items: Array<{ status?: { containerStatuses?: Array<{ restartCount?: number }> } }> };
   return pods.items.flatMap((pod) => pod.status?.containerStatuses ?? []).reduce((sum, c) => sum + (c.restartCount ?? 0), 0);
 }
 
 function memory(peer: Peer, result: PeerResult): void {
-  const speakers = Array.from({ length: NODES }, (_, i) => pidsInNamespace(`lab-node-${i + 1}`, PROGRAM[peer].speaker)).flat();
+  const speakers = speakerPids(peer);
   const controllers = pidsAnywhere(PROGRAM[peer].controller);
   if (speakers.length === 0 || controllers.length === 0) throw new Error(`found ${speakers.length} speakers and ${controllers.length} controllers`);
   result.speakerRssMB = Math.max(...speakers.map(rssMB));
