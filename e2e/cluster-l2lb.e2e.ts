@@ -6,11 +6,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from './fixtures.js';
 import { labUp } from './lab/lab.js';
 import { kubectl, kubectlResult } from './lab/kubectl.js';
 import { pidsInNamespace, waitFor } from './lab/processes.js';
 import { arpOwners } from './lab/wire.js';
+import { L2Watch, type WatchRound } from './lab/census.js';
 import { endpointCount, guidesServiceWithPods } from './lab/backends.js';
 
 const NS = 'metallb-system';
@@ -105,28 +107,105 @@ test('the guides’ pool and advertisement: a Service with real Pods gets an add
   await waitFor(`${ip} answered by ${announcer} alone`, () => JSON.stringify(arpOwners(ip)) === JSON.stringify([announcer]), 15_000, 200);
 });
 
+/** The node answering `ip` alone in any of `rounds` other than `not`, or ''. */
+function answeredAlone(rounds: readonly WatchRound[], ip: string, not: string): string {
+  for (const round of rounds) {
+    const owners = round.answers.get(ip) ?? [];
+    if (owners.length === 1 && owners[0] !== not) return owners[0]!;
+  }
+  return '';
+}
+
+/** Whether `node` alone answered `ip` in every round of the last half second (and there were some). */
+function aloneLately(watch: L2Watch, ip: string, node: string): boolean {
+  const recent = watch.since(Date.now() - 500);
+  return recent.length > 0 && recent.every((round) => JSON.stringify(round.answers.get(ip) ?? []) === JSON.stringify([node]));
+}
+
+/** The longest time `ip` went unanswered, from the first round after `from` that was answered. */
+function longestSilence(rounds: readonly WatchRound[], ip: string, from: number): number {
+  const answered = rounds.filter((round) => round.t >= from && (round.answers.get(ip) ?? []).length > 0).map((round) => round.t);
+  let longest = 0;
+  for (let i = 1; i < answered.length; i++) longest = Math.max(longest, answered[i]! - answered[i - 1]!);
+  return longest;
+}
+
+function restartsOf(node: string): number {
+  return pods('component=speaker').find((p) => p.spec.nodeName === node)?.status.containerStatuses?.[0]?.restartCount ?? 0;
+}
+
+async function restartedAndReady(node: string, restartsBefore: number): Promise<void> {
+  await waitFor(`the kubelet to restart ${node}'s speaker`, () => {
+    const pod = pods('component=speaker').find((p) => p.spec.nodeName === node);
+    return (pod?.status.containerStatuses?.[0]?.restartCount ?? 0) > restartsBefore && pod !== undefined && ready(pod);
+  }, 60_000, 250);
+}
+
+// A crash-looping or frozen peer leaves its heartbeat Lease behind, stale. A speaker that restarted took
+// such a Lease for a fresh one (dated when it first saw it), deferred to the dead peer for the Lease's
+// 10 s while the live peers, hearing it, handed it the address: nobody answered for 10 s.
+test('the owner’s speaker frozen, then the new owner’s killed: the restarted one answers at once, never deferring to the frozen node, and the thawed one takes the address back', async () => {
+  const ip = serviceIP();
+  const [frozen] = arpOwners(ip);
+  assert.ok(frozen !== undefined, `nobody answers ARP for ${ip}`);
+  const frozenPid = speakerPid(frozen);
+  assert.ok(frozenPid !== undefined, `no speaker process in ${frozen}'s namespace`);
+  const watch = new L2Watch([ip], { intervalMs: 20 });
+  try {
+    await waitFor(`the prober to hear ${frozen}`, () => aloneLately(watch, ip, frozen), 10_000, 100);
+    process.kill(frozenPid, 'SIGSTOP');
+    const stopped = Date.now();
+    let heir = '';
+    await waitFor(`a node other than ${frozen} to answer ${ip} alone`, () => (heir = answeredAlone(watch.since(stopped), ip, frozen)) !== '', 10_000, 50);
+    console.log(`# ${frozen}'s speaker frozen (SIGSTOP): ${heir} answered ${ip} alone after ${watch.since(stopped).find((r) => (r.answers.get(ip) ?? [])[0] === heir)!.t - stopped} ms`);
+    // Past the frozen node's heartbeat Lease (10 s, renewed every 2 s): its renewTime is stale by then.
+    await sleep(Math.max(0, stopped + 12_500 - Date.now()));
+    const heirPid = speakerPid(heir);
+    assert.ok(heirPid !== undefined, `no speaker process in ${heir}'s namespace`);
+    const restartsBefore = restartsOf(heir);
+    const killed = Date.now();
+    process.kill(heirPid, 'SIGKILL');
+    await restartedAndReady(heir, restartsBefore);
+    await waitFor(`${heir} (restarted) to answer ${ip} alone`, () => aloneLately(watch, ip, heir), 20_000, 100);
+    const silence = longestSilence(watch.rounds, ip, killed);
+    console.log(`# ${heir}'s speaker SIGKILLed and restarted beside a frozen ${frozen}: longest silence of ${ip} after the first answer ${silence} ms`);
+    assert.ok(silence < 1_000, `${ip} went unanswered for ${silence} ms while ${heir}'s restarted speaker joined`);
+  } finally {
+    process.kill(frozenPid, 'SIGCONT');
+  }
+  try {
+    await waitFor(`${frozen} (thawed) to answer ${ip} alone again`, () => aloneLately(watch, ip, frozen), 20_000, 100);
+  } finally {
+    await watch.stop();
+  }
+});
+
 test('a speaker’s process killed: another node answers within seconds, the kubelet restarts it, and it takes the address back', async () => {
   const ip = serviceIP();
   const [owner] = arpOwners(ip);
   assert.ok(owner !== undefined, `nobody answers ARP for ${ip}`);
   const pid = speakerPid(owner);
   assert.ok(pid !== undefined, `no speaker process in ${owner}'s namespace`);
-  const restartsBefore = pods('component=speaker').find((p) => p.spec.nodeName === owner)?.status.containerStatuses?.[0]?.restartCount ?? 0;
-  const killed = Date.now();
-  process.kill(pid, 'SIGKILL');
-  let heir = '';
-  await waitFor(`a node other than ${owner} to answer ${ip}`, () => {
-    const owners = arpOwners(ip);
-    heir = owners[0] ?? '';
-    return owners.length === 1 && heir !== owner;
-  }, 10_000, 50);
-  console.log(`# ${owner}'s speaker SIGKILLed: ${heir} answered ${ip} after ${Date.now() - killed} ms (arping from lab-client)`);
-  await waitFor(`the kubelet to restart ${owner}'s speaker`, () => {
-    const pod = pods('component=speaker').find((p) => p.spec.nodeName === owner);
-    return (pod?.status.containerStatuses?.[0]?.restartCount ?? 0) > restartsBefore && pod !== undefined && ready(pod);
-  }, 60_000, 500);
-  assert.notEqual(speakerPid(owner), pid);
-  await waitFor(`${owner} to answer ${ip} alone again`, () => JSON.stringify(arpOwners(ip)) === JSON.stringify([owner]), 20_000, 200);
+  const restartsBefore = restartsOf(owner);
+  // Every 20 ms, not arping's whole seconds: a kubelet restarts a first crash at once, and the heir may
+  // answer alone for only a second or two before the restarted speaker takes the address back.
+  const watch = new L2Watch([ip], { intervalMs: 20 });
+  try {
+    await waitFor(`the prober to hear ${owner}`, () => aloneLately(watch, ip, owner), 10_000, 100);
+    const killed = Date.now();
+    process.kill(pid, 'SIGKILL');
+    let heir = '';
+    await waitFor(`a node other than ${owner} to answer ${ip} alone`, () => (heir = answeredAlone(watch.since(killed), ip, owner)) !== '', 10_000, 50);
+    console.log(`# ${owner}'s speaker SIGKILLed: ${heir} answered ${ip} after ${watch.since(killed).find((r) => (r.answers.get(ip) ?? [])[0] === heir)!.t - killed} ms (l2probe in lab-client)`);
+    await restartedAndReady(owner, restartsBefore);
+    assert.notEqual(speakerPid(owner), pid);
+    await waitFor(`${owner} to answer ${ip} alone again`, () => aloneLately(watch, ip, owner), 20_000, 100);
+    const silence = longestSilence(watch.rounds, ip, killed);
+    console.log(`# the handback to ${owner}'s restarted speaker: longest silence of ${ip} after the first answer ${silence} ms`);
+    assert.ok(silence < 1_000, `${ip} went unanswered for ${silence} ms while ${owner}'s restarted speaker took it back`);
+  } finally {
+    await watch.stop();
+  }
 });
 
 test('no l2lb container was OOM-killed', () => {

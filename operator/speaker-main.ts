@@ -215,12 +215,15 @@ async function main(): Promise<void> {
     }
   });
   manager.stopOnSignals();
+  // Listen first, while the caches fill: the first plan waits until we have listened for one UDP
+  // deadline (AnnouncerReconciler), so it sees who is alive as the peers do.
+  await peers.start({ listenOnly: true });
+  started = true;
   await manager.start();
   // Only a node that already announces what it owns may say it is alive: a peer that hears us hands
   // our addresses over at once, and they must not fall silent in between.
   await reconciler.firstReconcile;
-  await peers.start();
-  started = true;
+  peers.join();
   heartbeat.start();
   logger.info('announcing as a live member', { peers: nodes.list().length - 1 });
   await manager.done;

@@ -22,7 +22,7 @@ import { resolveAdvertisement } from './layer2/advertisements-status.js';
 import { labelled } from './advertisements.js';
 import { planAnnouncements, type AnnouncedService, type AnnouncementPlan } from './layer2/announcements.js';
 import { endpointServes, wantedInterfaces, type AdvertisementFacts, type EligibilityOptions, type NodeFacts } from './layer2/eligibility.js';
-import { peerLiveness, type LivenessTimings, type PeerLiveness } from './layer2/liveness.js';
+import { leaseRenewalSeen, peerLiveness, type LeaseRenewalSeen, type LivenessTimings, type PeerLiveness } from './layer2/liveness.js';
 import { annotations } from './allocator/service-request.js';
 import type { SpeakerMetrics } from './observability/metrics.js';
 import { AnnouncementTrace, FailoverTrace } from './observability/speaker-tracing.js';
@@ -112,6 +112,8 @@ export class AnnouncerReconciler implements Reconciler {
   readonly firstReconcile = new Promise<void>((resolve) => (this.markFirstReconcile = resolve));
 
   async reconcile(): Promise<Result> {
+    const listening = this.stillListening();
+    if (listening > 0) return { requeueAfterMs: listening };
     // A storm of changes (a thousand Services created at once) must not become a thousand full
     // recomputes: at most one every MIN_INTERVAL_MS, each seeing every change made in between.
     // A recompute costs ~10 ms of CPU per 1,000 Services: spacing them by three times their cost keeps a
@@ -135,12 +137,27 @@ export class AnnouncerReconciler implements Reconciler {
     const newlyDead = this.noteLiveness(now);
     const traces = this.deps.tracing === true ? this.startTraces(plan, now, planEnd, newlyDead) : new Map<string, AnnouncementTrace>();
     const { gained, lost } = this.applyToWire(plan, traces);
+    this.firstApplied = true;
     this.markFirstReconcile();
     const dead = [...this.verdicts].filter(([, verdict]) => !verdict.alive).map(([name]) => name);
     this.deps.statuses.want(plan.ownedServices, dead);
     this.recordGained(plan, gained);
     this.observe(plan, gained, lost, newlyDead);
     return {};
+  }
+
+  private firstApplied = false;
+
+  /** How long our view of the peers needs to settle before the first plan (0: it has, or we cannot
+   *  hear peers at all and go by Leases). A speaker listens for one UDP deadline before it announces
+   *  or says it is alive (speaker-main.ts): a first plan from an unsettled view either defers to a dead
+   *  peer (nobody answers once the live peers hear us) or claims a live peer's addresses. */
+  private stillListening(now = Date.now()): number {
+    if (this.firstApplied) return 0;
+    const since = this.deps.peers.listeningSinceMs();
+    if (since === undefined) return 0;
+    const heardUpTo = Math.min(this.deps.peers.heardUpToMs() ?? now, now);
+    return Math.max(0, since + this.deps.liveness.udpDeadlineMs - heardUpTo);
   }
 
   private livenessSeen = '';
@@ -347,17 +364,14 @@ export class AnnouncerReconciler implements Reconciler {
     });
   }
 
-  private readonly leaseSeenAt = new Map<string, { renewTime: string; seenMs: number }>();
+  private readonly leaseSeenAt = new Map<string, LeaseRenewalSeen>();
 
-  /** When we first saw the Lease's current renewTime, on our clock (clocks of nodes never compare). */
+  /** When the Lease's current renewTime was seen, on our clock (liveness.ts, leaseRenewalSeen). */
   private leaseSeen(lease: HeartbeatLease): number {
     const name = lease.metadata.name ?? '';
-    const renewTime = lease.spec?.renewTime ?? '';
-    const known = this.leaseSeenAt.get(name);
-    if (known?.renewTime === renewTime) return known.seenMs;
-    const seenMs = Date.now();
-    this.leaseSeenAt.set(name, { renewTime, seenMs });
-    return seenMs;
+    const seen = leaseRenewalSeen(this.leaseSeenAt.get(name), lease.spec?.renewTime ?? '', Date.now());
+    this.leaseSeenAt.set(name, seen);
+    return seen.seenMs;
   }
 
   private advertisementFacts(): AdvertisementFacts[] {

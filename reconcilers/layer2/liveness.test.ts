@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultLivenessTimings, peerLiveness, type PeerLiveness, type PeerObservation } from './liveness.js';
+import { defaultLivenessTimings, leaseRenewalSeen, peerLiveness, type PeerLiveness, type PeerObservation } from './liveness.js';
 
 // Our clock is at 100 s; the UDP deadline is the default 500 ms; Leases hold 6 s.
 const NOW = 100_000;
@@ -74,4 +74,20 @@ describe('peerLiveness', () => {
     const verdicts = [0, 250, 500, 501, 5_000].map((later) => peerLiveness({ lastHeardMs }, NOW + later).alive);
     assert.deepEqual(verdicts, [true, true, true, false, false]);
   });
+});
+
+describe('leaseRenewalSeen', () => {
+  const T = Date.parse('2026-12-01T10:10:25.000Z');
+  const iso = (ms: number): string => new Date(ms).toISOString().replace('Z', '000Z'); // MicroTime: µs
+  const cases: ReadonlyArray<[string, Parameters<typeof leaseRenewalSeen>[0], string, number]> = [
+    ['found at our start, renewed 1.5 s ago: dated by its renewTime', undefined, iso(T - 1_500), T - 1_500],
+    ['found at our start, renewed 41 s ago (its speaker crash-looping): dated 41 s ago, so stale', undefined, iso(T - 41_000), T - 41_000],
+    ['found at our start, its renewTime ahead of our clock: dated now, never in our future', undefined, iso(T + 3_000), T],
+    ['found at our start without a readable renewTime: dated now', undefined, '', T],
+    ['the same renewal seen again: keeps the date it was first seen', { renewTime: iso(T - 9_000), seenMs: T - 8_000 }, iso(T - 9_000), T - 8_000],
+    ['a renewal watched as it happens: dated now, whatever the peer\'s clock says', { renewTime: iso(T - 9_000), seenMs: T - 8_000 }, iso(T - 60_000), T],
+  ];
+  for (const [name, previous, renewTime, expectedSeen] of cases) {
+    it(name, () => assert.equal(leaseRenewalSeen(previous, renewTime, T).seenMs, expectedSeen));
+  }
 });

@@ -57,3 +57,23 @@ export function peerLiveness(peer: PeerObservation, nowMs: number, timings: Live
   if (leaseFresh && leaseSeenMs > lastHeardMs + timings.udpDeadlineMs) return { alive: true, via: 'lease' };
   return { alive: false, reason: `no UDP heartbeat for ${heardUpTo - lastHeardMs} ms` };
 }
+
+/** When a peer's Lease renewal was seen, on our clock. */
+export interface LeaseRenewalSeen {
+  readonly renewTime: string;
+  readonly seenMs: number;
+}
+
+/** Dates a peer's Lease renewal on our clock. A renewal we watch happen is dated when we see it (the
+ *  peer's clock is not ours). A Lease we find already there (our own start) is dated by its renewTime,
+ *  never later than now: dated "now", the Lease of a peer crash-looping for a minute looked fresh for a
+ *  whole duration, so a restarted speaker deferred to that dead peer for 10 s while the live peers, who
+ *  heard the restarted one, handed it the address: nobody answered. A peer whose clock is behind ours
+ *  by more than a duration looks stale at our start until its next renewal, which costs nothing while
+ *  its UDP heartbeats are heard. */
+export function leaseRenewalSeen(previous: LeaseRenewalSeen | undefined, renewTime: string, nowMs: number): LeaseRenewalSeen {
+  if (previous?.renewTime === renewTime) return previous;
+  if (previous !== undefined) return { renewTime, seenMs: nowMs };
+  const renewedMs = Date.parse(renewTime);
+  return { renewTime, seenMs: Number.isNaN(renewedMs) ? nowMs : Math.min(nowMs, renewedMs) };
+}

@@ -21,6 +21,8 @@ export interface HeartbeatWorkerData {
   readonly port: number;
   readonly bindAddress: string;
   readonly intervalMs: number;
+  /** Start silent: listen, say nothing (a speaker joining: PeerHeartbeats.start). */
+  readonly silent: boolean;
   /** BigInt64Array over it: [0] evidence; peer slot i at [1 + 2i] last heard, [2 + 2i] goodbye (ms, 0 = never). */
   readonly shared: SharedArrayBuffer;
 }
@@ -69,7 +71,7 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
   let socket: Socket | undefined;
   let sender: NodeJS.Timeout | undefined;
   let keys: HeartbeatKeyring | undefined;
-  let silent = false;
+  let silent = data.silent;
   const numbering = createSender(data.self);
   const replay: ReplayState = new Map();
 

@@ -206,6 +206,35 @@ describe('PeerHeartbeats with a busy main thread', () => {
   });
 });
 
+describe('PeerHeartbeats: a speaker that starts listens before it speaks', () => {
+  it('hears its peers at once, says nothing (no alive, no goodbye) until it joins, then is heard', async () => {
+    const port = await freeUdpPort();
+    const joining = new PeerHeartbeats('node-a', () => undefined, silentLogger, { port, bindAddress: '127.0.0.1' });
+    const member = new PeerHeartbeats('node-b', () => undefined, silentLogger, { port, bindAddress: '127.0.0.2' });
+    try {
+      await joining.setPeers(new Map([['node-b', '127.0.0.2']]));
+      await member.setPeers(new Map([['node-a', '127.0.0.1']]));
+      joining.setKey(SECRET);
+      member.setKey(SECRET);
+      await Promise.all([joining.start({ listenOnly: true }), member.start()]);
+      await sleep(400);
+      assert.ok(joining.lastHeardMs('node-b') !== undefined, 'the joining speaker hears its peer while listening');
+      assert.equal(member.lastHeardMs('node-a'), undefined, 'the peer heard an alive from a speaker still listening');
+      assert.equal(member.goodbyeMs('node-a'), undefined, 'the peer heard a goodbye from a speaker still listening');
+      joining.setSilent(false); // a responder judged healthy while listening does not end the listening
+      await sleep(300);
+      assert.equal(member.lastHeardMs('node-a'), undefined, 'setSilent(false) ended the listening');
+      const joined = Date.now();
+      joining.join();
+      await sleep(300);
+      const heard = member.lastHeardMs('node-a');
+      assert.ok(heard !== undefined && heard >= joined, 'the peer never heard the speaker after it joined');
+    } finally {
+      await Promise.all([joining.stop(), member.stop()]);
+    }
+  });
+});
+
 describe('PeerHeartbeats: a crashed peer', () => {
   it('is seen gone when its kernel closes its TCP link, long before the UDP deadline', async () => {
     const port = await freeUdpPort();

@@ -39,6 +39,8 @@ export class PeerHeartbeats {
   private version = 0;
   private keys: HeartbeatKeyring | undefined;
   private silent = false;
+  /** Listening before we speak: see start. */
+  private joining = false;
   private threadAlive = false;
   private listeningSince: number | undefined;
   private readonly applied = new Map<number, () => void>();
@@ -54,9 +56,14 @@ export class PeerHeartbeats {
     return this.options.port ?? 7946;
   }
 
-  async start(): Promise<void> {
+  /** Starts the heartbeat thread. With `listenOnly`, it hears peers but says nothing until `join()`: a
+   *  speaker that starts listens first, so its view of who is alive has settled (a dead peer's stale
+   *  Lease or a live one not yet heard) before the peers, hearing it, hand it its addresses. */
+  async start(options: { listenOnly?: boolean } = {}): Promise<void> {
+    this.joining = options.listenOnly === true;
     const data: HeartbeatWorkerData = {
       self: this.self, port: this.port, bindAddress: this.options.bindAddress ?? '0.0.0.0', intervalMs: INTERVAL_MS, shared: this.shared,
+      silent: this.saysNothing(),
     };
     const worker = new Worker(new URL('./peer-heartbeats-worker.js', import.meta.url), { workerData: data });
     this.worker = worker;
@@ -80,8 +87,18 @@ export class PeerHeartbeats {
     worker.on('exit', () => { this.threadAlive = false; });
     if (this.keys !== undefined) this.listeningSince = Date.now();
     this.post({ type: 'keys', ring: this.keys });
-    this.post({ type: 'silent', silent: this.silent });
+    this.post({ type: 'silent', silent: this.saysNothing() });
     await this.sendPeers();
+  }
+
+  /** Ends the listen-only start: peers hear us alive from now on (unless we are silent). */
+  join(): void {
+    this.joining = false;
+    this.post({ type: 'silent', silent: this.saysNothing() });
+  }
+
+  private saysNothing(): boolean {
+    return this.joining || this.silent;
   }
 
   /** The shared secret (Secret memberlist, key secretkey), or undefined when it cannot be read: then no
@@ -104,7 +121,7 @@ export class PeerHeartbeats {
   /** While silent, peers are told goodbye and hear no alive: they take over every address of ours. */
   setSilent(silent: boolean): void {
     this.silent = silent;
-    this.post({ type: 'silent', silent });
+    this.post({ type: 'silent', silent: this.saysNothing() });
   }
 
   /** False once the heartbeat thread has died: the process cannot do its job (a /healthz failure). */
