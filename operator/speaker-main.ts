@@ -9,13 +9,13 @@ import { ApiGate } from './kit/api-gate.js';
 import { collectProcessMetrics, kitMetrics, METRICS_PATH, metricsRoute, registry } from './kit/metrics.js';
 import { startTracing } from './kit/tracing.js';
 import { configStale, registerK8sClientMetrics, responderHealth, SpeakerMetrics } from '../reconcilers/observability/metrics.js';
-import { controllerFor } from './kit/controller.js';
+import { controllerFor, specChanged } from './kit/controller.js';
 import { EventRecorder } from './kit/events.js';
 import { KubeClient } from './kit/kube-client.js';
 import { loadKubeConfig } from './kit/kubeconfig.js';
 import { createLogger, errorText, type Logger } from './kit/log.js';
 import { Manager } from './kit/manager.js';
-import { HEARTBEAT_LABEL, INTERFACES_ANNOTATION, NodeHeartbeat, type HeartbeatLease } from '../reconcilers/layer2/node-heartbeat.js';
+import { HEARTBEAT_LABEL, NodeHeartbeat, publishedInterfacesChanged, type HeartbeatLease } from '../reconcilers/layer2/node-heartbeat.js';
 import { parseDuration, parsePort } from './options.js';
 import { MEMBERLIST_PORT, PeerHeartbeats } from '../reconcilers/layer2/peer-heartbeats.js';
 import { EndpointSlices, Leases, Nodes, Secrets, Services, type KubeObject } from './kit/resources.js';
@@ -159,15 +159,15 @@ async function main(): Promise<void> {
   });
   const key = (): string[] => [ANNOUNCER_KEY];
   const controller = controllerFor('announcer', reconciler)
-    .watches(services, key).watches(endpointSlices, key).watches(nodes, key).watches(pools, key)
-    .watches(advertisements, key)
+    .watches(services, key).watches(endpointSlices, key).watches(nodes, key)
+    // The controller's status writes on pools and advertisements change nothing we announce.
+    .watches(pools, key, specChanged).watches(advertisements, key, specChanged)
     .resyncEvery(30_000)
     .build(logger, key);
   enqueue = () => controller.queue.add(ANNOUNCER_KEY);
   // Leases matter when one comes or goes or its published interfaces change; renewals only feed
   // liveness, which the ticker below watches without a full recompute on every renewal.
-  const interfacesOf = (lease: HeartbeatLease): string => lease.metadata.annotations?.[INTERFACES_ANNOTATION] ?? '';
-  leases.on({ add: () => enqueue(), delete: () => enqueue(), update: (before, after) => { if (interfacesOf(before) !== interfacesOf(after)) enqueue(); } });
+  leases.on({ add: () => enqueue(), delete: () => enqueue(), update: (before, after) => { if (publishedInterfacesChanged(before, after)) enqueue(); } });
   // Can we answer? A responder broken past the grace makes us fall silent (goodbye: peers take over at
   // once) and claim nothing, until it is repaired.
   const judgeAnswering = (): void => {

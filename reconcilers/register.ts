@@ -1,11 +1,11 @@
 // Every reconciler the controller runs, and what triggers it: the one place to read to know what the
 // controller reacts to.
 
-import { controllerFor } from '../operator/kit/controller.js';
+import { controllerFor, specChanged } from '../operator/kit/controller.js';
 import type { Manager } from '../operator/kit/manager.js';
 import type { ControllerOptions } from '../operator/options.js';
 import { EventRecorder } from '../operator/kit/events.js';
-import { HEARTBEAT_LABEL } from './layer2/node-heartbeat.js';
+import { HEARTBEAT_LABEL, publishedInterfacesChanged } from './layer2/node-heartbeat.js';
 import { DaemonSets, Leases, Namespaces, Nodes, objectKey, Secrets, Services, ValidatingWebhookConfigurations, type KubeObject } from '../operator/kit/resources.js';
 import { IPAddressPools, L2Advertisements, MetalLBs } from '../schemas/resources.js';
 import { speakerDaemonSet } from '../schemas/generated/speaker-daemonset.js';
@@ -37,7 +37,7 @@ export function registerControllerReconcilers(manager: Manager, options: Control
   });
   const servicesController = controllerFor('services', servicesReconciler)
     .owns(services)
-    .watches(pools, () => services.keys())
+    .watches(pools, () => services.keys(), specChanged) // a status write changes no Service's address
     .watches(namespaces, (namespace) => services.list().filter((s) => s.metadata.namespace === namespace.metadata.name).map(objectKey))
     .workers(4)
     .build(logger);
@@ -49,7 +49,7 @@ export function registerControllerReconcilers(manager: Manager, options: Control
   const usage = { usage: () => { servicesReconciler.prepare(); return allocator.usage(); } };
   const poolsController = controllerFor('pools', new PoolsReconciler(client, pools, usage))
     .owns(pools)
-    .watches(pools, () => pools.keys()) // a pool's overlap with another shows in both
+    .watches(pools, () => pools.keys(), specChanged) // a pool's overlap with another shows in both
     .build(logger);
   allocator.onUsageChange((changed) => {
     for (const pool of changed) poolsController.queue.add(`${options.namespace}/${pool}`);
@@ -59,9 +59,9 @@ export function registerControllerReconcilers(manager: Manager, options: Control
   const heartbeats = manager.informer<KubeObject>(Leases, { ...inConfigNamespace, labelSelector: `${HEARTBEAT_LABEL}=true` });
   manager.add(controllerFor('advertisements', new AdvertisementsReconciler(client, advertisements, pools, nodes, heartbeats, options.namespace))
     .owns(advertisements)
-    .watches(pools, () => advertisements.keys())
+    .watches(pools, () => advertisements.keys(), specChanged)
     .watches(nodes, () => advertisements.keys())
-    .watches(heartbeats, () => advertisements.keys())
+    .watches(heartbeats, () => advertisements.keys(), publishedInterfacesChanged) // not every renewal
     .build(logger));
 
   // The heartbeat key announcers authenticate each other with: made once when absent, never changed.

@@ -29,9 +29,26 @@ export interface Reconciler {
 /** Maps a changed object to the keys it affects. */
 export type KeyMapper<T> = (object: T) => Iterable<string>;
 
+/** Which updates of a watched object matter; its adds and deletes always do. */
+export type UpdatePredicate<T> = (previous: T, current: T) => boolean;
+
+/** An update that changes what the object asks for: its spec (`metadata.generation`, which the API
+ *  server moves on spec changes only where there is a status subresource), its labels (selectors read
+ *  them), or its deletion. A status write is none of these (controller-runtime's GenerationChanged,
+ *  with labels): watched without it, every pool status write re-queued every Service. */
+export function specChanged(previous: KubeObject, current: KubeObject): boolean {
+  const before = previous.metadata;
+  const after = current.metadata;
+  if (before.generation === undefined || after.generation === undefined) return true;
+  return before.generation !== after.generation
+    || before.deletionTimestamp !== after.deletionTimestamp
+    || JSON.stringify(before.labels ?? {}) !== JSON.stringify(after.labels ?? {});
+}
+
 interface Watch {
   readonly informer: Informer<KubeObject>;
   readonly map: KeyMapper<KubeObject>;
+  readonly when?: UpdatePredicate<KubeObject>;
 }
 
 export interface ControllerStats {
@@ -57,7 +74,7 @@ export class Controller {
     this.metrics = options.metrics ?? kitMetrics;
     this.queue = new WorkQueue<string>(options.rateLimiter, { name, metrics: this.metrics });
     this.logger = logger.child({ controller: name });
-    for (const { informer, map } of watched) {
+    for (const { informer, map, when } of watched) {
       const enqueue = (object: KubeObject): void => {
         for (const key of map(object)) this.queue.add(key);
       };
@@ -68,6 +85,7 @@ export class Controller {
         add: enqueue,
         update: (previous, current) => {
           if (onlyTraceAnnotationChanged(previous, current)) return;
+          if (when !== undefined && !when(previous, current)) return;
           enqueue(previous);
           enqueue(current);
         },
@@ -147,8 +165,13 @@ export class ControllerBuilder {
     return this.watches(informer, (object) => [objectKey(object)]);
   }
 
-  watches<T extends KubeObject>(informer: Informer<T>, map: KeyMapper<T>): this {
-    this.watched.push({ informer: informer as unknown as Informer<KubeObject>, map: map as KeyMapper<KubeObject> });
+  /** Another resource whose changes enqueue the keys `map` gives; with `when`, only the updates it
+   *  accepts do (e.g. `specChanged`). */
+  watches<T extends KubeObject>(informer: Informer<T>, map: KeyMapper<T>, when?: UpdatePredicate<T>): this {
+    this.watched.push({
+      informer: informer as unknown as Informer<KubeObject>, map: map as KeyMapper<KubeObject>,
+      ...(when === undefined ? {} : { when: when as UpdatePredicate<KubeObject> }),
+    });
     return this;
   }
 

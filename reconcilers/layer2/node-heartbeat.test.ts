@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeClient } from '../../operator/kit/kube-client.js';
 import { silentLogger } from '../../operator/kit/log.js';
-import { INTERFACES_ANNOTATION, NodeHeartbeat, type HeartbeatLease } from './node-heartbeat.js';
+import { INTERFACES_ANNOTATION, NodeHeartbeat, publishedInterfacesChanged, type HeartbeatLease } from './node-heartbeat.js';
 
 /** A client whose Lease writes stay in flight until the test lets each one land. */
 class HeldWrites {
@@ -53,4 +53,16 @@ describe('NodeHeartbeat', () => {
     writes.land();
     await stopped;
   });
+});
+
+describe('publishedInterfacesChanged', () => {
+  const lease = (interfaces: string | undefined, renewTime: string) =>
+    ({ metadata: { ...(interfaces === undefined ? {} : { annotations: { [INTERFACES_ANNOTATION]: interfaces } }) }, spec: { renewTime } });
+  const cases: ReadonlyArray<[string, ReturnType<typeof lease>, ReturnType<typeof lease>, boolean]> = [
+    ['a renewal alone: no', lease('eth0,eth1', 't1'), lease('eth0,eth1', 't2'), false],
+    ['an interface lost: yes', lease('eth0,eth1', 't1'), lease('eth0', 't2'), true],
+    ['falling silent (none published): yes', lease('eth0', 't1'), lease('', 't2'), true],
+    ['the annotation first written: yes', lease(undefined, 't1'), lease('eth0', 't2'), true],
+  ];
+  for (const [name, before, after, expected] of cases) it(name, () => assert.equal(publishedInterfacesChanged(before, after), expected));
 });

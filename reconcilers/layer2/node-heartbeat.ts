@@ -10,6 +10,12 @@ import { Leases, type KubeObject } from '../../operator/kit/resources.js';
 
 export const HEARTBEAT_LABEL = 'l2lb.dev/heartbeat';
 export const INTERFACES_ANNOTATION = 'l2lb.dev/interfaces';
+
+/** Whether a heartbeat Lease's update changed the interfaces it publishes: its renewals (every 2 s per
+ *  node) feed liveness only, and must not re-run what reads the interfaces. */
+export function publishedInterfacesChanged(previous: { metadata: { annotations?: Record<string, string> } }, current: { metadata: { annotations?: Record<string, string> } }): boolean {
+  return previous.metadata.annotations?.[INTERFACES_ANNOTATION] !== current.metadata.annotations?.[INTERFACES_ANNOTATION];
+}
 export const HEARTBEAT_RENEW_MS = 2000;
 export const HEARTBEAT_DURATION_S = 10;
 
