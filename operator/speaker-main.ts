@@ -215,9 +215,10 @@ async function main(): Promise<void> {
     }
   });
   manager.stopOnSignals();
-  // Listen first, while the caches fill: the first plan waits until we have listened for one UDP
-  // deadline (AnnouncerReconciler), so it sees who is alive as the peers do.
-  await peers.start({ listenOnly: true });
+  // Listen first, while the caches fill, saying "joining": the first plan waits until we have listened
+  // for one UDP deadline (AnnouncerReconciler), so it sees who is alive as the peers do, and speakers
+  // starting together count each other in.
+  await peers.start({ joining: true });
   started = true;
   await manager.start();
   // Only a node that already announces what it owns may say it is alive: a peer that hears us hands

@@ -49,6 +49,8 @@ export interface Wire {
 export interface PeerSignals {
   lastHeardMs(node: string): number | undefined;
   goodbyeMs(node: string): number | undefined;
+  /** When the peer was last heard joining (started, not yet answering). */
+  joiningHeardMs(node: string): number | undefined;
   /** Up to when every heartbeat that arrived has been read. */
   heardUpToMs(): number | undefined;
   /** Since when a peer's heartbeat could be heard at all (the thread up, with the key). */
@@ -149,9 +151,10 @@ export class AnnouncerReconciler implements Reconciler {
   private firstApplied = false;
 
   /** How long our view of the peers needs to settle before the first plan (0: it has, or we cannot
-   *  hear peers at all and go by Leases). A speaker listens for one UDP deadline before it announces
-   *  or says it is alive (speaker-main.ts): a first plan from an unsettled view either defers to a dead
-   *  peer (nobody answers once the live peers hear us) or claims a live peer's addresses. */
+   *  hear peers at all and go by Leases). A speaker listens for one UDP deadline, saying "joining",
+   *  before it announces or says it is alive (speaker-main.ts): a first plan from an unsettled view
+   *  either defers to a dead peer (nobody answers once the live peers hear us) or claims a live
+   *  peer's addresses. */
   private stillListening(now = Date.now()): number {
     if (this.firstApplied) return 0;
     const since = this.deps.peers.listeningSinceMs();
@@ -247,6 +250,7 @@ export class AnnouncerReconciler implements Reconciler {
     const lease = leases.get(`${namespace}/${heartbeatLeaseName(name)}`);
     const lastHeardMs = peers.lastHeardMs(name);
     const goodbyeMs = peers.goodbyeMs(name);
+    const joiningHeardMs = peers.joiningHeardMs(name);
     const heardUpToMs = peers.heardUpToMs();
     const listeningSinceMs = peers.listeningSinceMs();
     return peerLiveness({
@@ -254,6 +258,8 @@ export class AnnouncerReconciler implements Reconciler {
       startedMs: this.startedMs,
       ...(lastHeardMs === undefined ? {} : { lastHeardMs }),
       ...(goodbyeMs === undefined ? {} : { goodbyeMs }),
+      ...(joiningHeardMs === undefined ? {} : { joiningHeardMs }),
+      joiningCounts: !this.firstApplied || now - this.startedMs < liveness.startupGraceMs,
       ...(heardUpToMs === undefined ? {} : { heardUpToMs }),
       ...(lease === undefined ? {} : { leaseSeenMs: this.leaseSeen(lease) }),
       leaseDurationMs: (lease?.spec?.leaseDurationSeconds ?? 0) * 1000,

@@ -6,7 +6,7 @@
 // Datagram (version 1), all integers big-endian:
 //   0   4  magic "l2hb"
 //   4   1  version (1)
-//   5   1  kind: 1 alive, 2 goodbye
+//   5   1  kind: 1 alive, 2 goodbye, 3 joining (started, listening, not yet answering)
 //   6   8  incarnation: random per process, so a restarted peer's counter starting over is no replay
 //   14  8  counter: per incarnation, +1 per datagram
 //   22  8  timestamp: the sender's wall clock, ms since the epoch
@@ -48,8 +48,8 @@ export const KEY_GRACE_MS = 60_000;
 /** How long a sender keeps sealing with the previous key after seeing a new one. */
 export const KEY_ADOPT_DELAY_MS = 5_000;
 
-export type HeartbeatKind = 'alive' | 'goodbye';
-const kindCodes: Readonly<Record<HeartbeatKind, number>> = { alive: 1, goodbye: 2 };
+export type HeartbeatKind = 'alive' | 'goodbye' | 'joining';
+const kindCodes: Readonly<Record<HeartbeatKind, number>> = { alive: 1, goodbye: 2, joining: 3 };
 
 export interface HeartbeatMessage {
   readonly node: string;
@@ -226,7 +226,7 @@ function verify(signed: Buffer, tag: Buffer, context: OpenContext): DropReason |
 
 function decode(bytes: Buffer, nameLength: number): HeartbeatMessage | undefined {
   const kindCode = bytes.readUInt8(5);
-  const kind: HeartbeatKind | undefined = kindCode === 1 ? 'alive' : kindCode === 2 ? 'goodbye' : undefined;
+  const kind: HeartbeatKind | undefined = kindCode === 1 ? 'alive' : kindCode === 2 ? 'goodbye' : kindCode === 3 ? 'joining' : undefined;
   const counter = bytes.readBigUInt64BE(14);
   const timestamp = bytes.readBigUInt64BE(22);
   const node = bytes.toString('utf8', HEADER_BYTES, HEADER_BYTES + nameLength);

@@ -5,7 +5,7 @@ import { defaultLivenessTimings, leaseRenewalSeen, peerLiveness, type PeerLivene
 // Our clock is at 100 s; the UDP deadline is the default 500 ms; Leases hold 6 s.
 const NOW = 100_000;
 const LEASE = 6_000;
-const alive = (via: 'udp' | 'lease' | 'not yet heard'): PeerLiveness => ({ alive: true, via });
+const alive = (via: 'udp' | 'lease' | 'not yet heard' | 'joining'): PeerLiveness => ({ alive: true, via });
 const dead = (reason: string): PeerLiveness => ({ alive: false, reason });
 const GOODBYE = 'its announcer stopped (said goodbye)';
 const NO_HEARTBEAT = 'no heartbeat: no UDP heard and no fresh Lease';
@@ -55,6 +55,15 @@ describe('peerLiveness', () => {
       { startedMs: NOW - 2_000, listeningSinceMs: NOW - 600, heardUpToMs: NOW - 300 }, alive('not yet heard')],
     ['the startup grace is over and the key never came: judged by the Lease alone, dead',
       { startedMs: NOW - 10_000 }, dead(NO_HEARTBEAT)],
+    ['heard joining 100 ms ago, and we are joining too (starting together): alive, joining',
+      { joiningHeardMs: NOW - 100, joiningCounts: true }, alive('joining')],
+    ['heard joining 100 ms ago, but we are a member long up: dead until it says alive (we keep its addresses)',
+      { joiningHeardMs: NOW - 100, joiningCounts: false }, dead(NO_HEARTBEAT)],
+    ['restarted after a crash (goodbye), heard joining since, we are joining too: alive, joining',
+      { lastHeardMs: NOW - 5_000, goodbyeMs: NOW - 4_000, joiningHeardMs: NOW - 50, joiningCounts: true }, alive('joining')],
+    ['heard joining, then a goodbye: dead', { joiningHeardMs: NOW - 100, goodbyeMs: NOW - 50, joiningCounts: true }, dead(GOODBYE)],
+    ['heard joining 600 ms ago and nothing since: not joining any more, dead',
+      { joiningHeardMs: NOW - 600, joiningCounts: true }, dead(NO_HEARTBEAT)],
     ['partition that lasted too long: Lease renewed after the silence but now stale: dead',
       { lastHeardMs: NOW - 20_000, leaseSeenMs: NOW - 10_000, leaseDurationMs: LEASE }, dead('no UDP heartbeat for 20000 ms')],
   ];

@@ -15,6 +15,12 @@ export interface PeerObservation {
   readonly heardUpToMs?: number;
   /** When the peer said goodbye; a heartbeat after that revives it. */
   readonly goodbyeMs?: number;
+  /** When we last heard the peer say "joining" (started, listening, not yet answering). */
+  readonly joiningHeardMs?: number;
+  /** Whether a peer heard joining counts as alive to us: while we are joining too, or in our own
+   *  startup grace (speakers starting together). A member long up counts it dead until it says alive,
+   *  so it keeps answering for the joining peer's addresses until that peer does. */
+  readonly joiningCounts?: boolean;
   /** When we saw its Lease renewed (our clock), and for how long the Lease holds. */
   readonly leaseSeenMs?: number;
   readonly leaseDurationMs?: number;
@@ -33,11 +39,16 @@ export interface LivenessTimings {
 
 export const defaultLivenessTimings: LivenessTimings = { udpDeadlineMs: 500, startupGraceMs: 10_000 };
 
-export type PeerLiveness = { readonly alive: true; readonly via: 'udp' | 'lease' | 'not yet heard' } | { readonly alive: false; readonly reason: string };
+export type PeerLiveness = { readonly alive: true; readonly via: 'udp' | 'lease' | 'not yet heard' | 'joining' } | { readonly alive: false; readonly reason: string };
 
 export function peerLiveness(peer: PeerObservation, nowMs: number, timings: LivenessTimings = defaultLivenessTimings): PeerLiveness {
   const { lastHeardMs, goodbyeMs, leaseSeenMs, leaseDurationMs = 0 } = peer;
   const heardUpTo = Math.min(peer.heardUpToMs ?? nowMs, nowMs);
+  const { joiningHeardMs } = peer;
+  if (peer.joiningCounts === true && joiningHeardMs !== undefined && (goodbyeMs === undefined || joiningHeardMs > goodbyeMs)
+    && heardUpTo - joiningHeardMs <= timings.udpDeadlineMs) {
+    return { alive: true, via: 'joining' };
+  }
   if (goodbyeMs !== undefined && (lastHeardMs === undefined || lastHeardMs <= goodbyeMs)) {
     return { alive: false, reason: 'its announcer stopped (said goodbye)' };
   }

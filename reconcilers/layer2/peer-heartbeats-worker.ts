@@ -21,9 +21,12 @@ export interface HeartbeatWorkerData {
   readonly port: number;
   readonly bindAddress: string;
   readonly intervalMs: number;
-  /** Start silent: listen, say nothing (a speaker joining: PeerHeartbeats.start). */
+  /** Start silent: say nothing. */
   readonly silent: boolean;
-  /** BigInt64Array over it: [0] evidence; peer slot i at [1 + 2i] last heard, [2 + 2i] goodbye (ms, 0 = never). */
+  /** Start joining: say "joining", not "alive", until told otherwise (PeerHeartbeats.start). */
+  readonly joining: boolean;
+  /** BigInt64Array over it: [0] evidence; peer slot i at [1 + 3i] last heard alive, [2 + 3i] goodbye,
+   *  [3 + 3i] last heard joining (ms, 0 = never). */
   readonly shared: SharedArrayBuffer;
 }
 
@@ -33,6 +36,8 @@ export type ToWorker =
   | { readonly type: 'keys'; readonly ring: HeartbeatKeyring | undefined }
   /** Silent: say goodbye and stop saying alive (this node cannot answer for its addresses); or resume. */
   | { readonly type: 'silent'; readonly silent: boolean }
+  /** Joining: say "joining" instead of "alive" (started, not yet answering for anything). */
+  | { readonly type: 'joining'; readonly joining: boolean }
   | { readonly type: 'stop' };
 
 export type FromWorker =
@@ -58,10 +63,13 @@ export function evidenceSlot(): number {
   return 0;
 }
 export function heardSlot(slot: number): number {
-  return 1 + 2 * slot;
+  return 1 + 3 * slot;
 }
 export function goodbyeSlot(slot: number): number {
-  return 2 + 2 * slot;
+  return 2 + 3 * slot;
+}
+export function joiningSlot(slot: number): number {
+  return 3 + 3 * slot;
 }
 
 function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): void {
@@ -72,6 +80,7 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
   let sender: NodeJS.Timeout | undefined;
   let keys: HeartbeatKeyring | undefined;
   let silent = data.silent;
+  let joining = data.joining;
   const numbering = createSender(data.self);
   const replay: ReplayState = new Map();
 
@@ -100,6 +109,12 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
     if (heartbeat.kind === 'goodbye') {
       Atomics.store(times, goodbyeSlot(peer.slot), now);
       return post({ type: 'change', node: heartbeat.node });
+    }
+    if (heartbeat.kind === 'joining') {
+      const joined = Atomics.load(times, joiningSlot(peer.slot));
+      Atomics.store(times, joiningSlot(peer.slot), now);
+      if (joined === 0n || goodbye >= joined) post({ type: 'change', node: heartbeat.node });
+      return;
     }
     Atomics.store(times, heardSlot(peer.slot), now);
     // The main thread re-judges liveness on its own ticker; it needs telling only when a peer is heard
@@ -153,7 +168,7 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
 
   const dial = (name: string): void => {
     const peer = peers.get(name);
-    if (stopping || silent || keys === undefined || peer === undefined || dialled.has(name)) return;
+    if (stopping || silent || joining || keys === undefined || peer === undefined || dialled.has(name)) return;
     if (peer.address === data.bindAddress) return; // that is us (only ever in tests, where members share loopback)
     const connection = createConnection({ host: peer.address, port: data.port, ...(data.bindAddress === '0.0.0.0' ? {} : { localAddress: data.bindAddress }) });
     dialled.set(name, connection);
@@ -203,6 +218,14 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
       if (message.silent && !silent) for (let i = 0; i < 3; i++) send('goodbye');
       silent = message.silent;
       if (!silent) {
+        send(joining ? 'joining' : 'alive');
+        if (!joining) for (const name of peers.keys()) dial(name);
+      }
+      return;
+    }
+    if (message.type === 'joining') {
+      joining = message.joining;
+      if (!silent && !joining) {
         send('alive');
         for (const name of peers.keys()) dial(name);
       }
@@ -241,8 +264,8 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
     udp.removeAllListeners('error');
     udp.on('error', () => undefined); // a send to an unreachable peer is not our failure
     socket = udp;
-    sender = setInterval(() => { if (!silent) send('alive'); }, data.intervalMs);
-    if (!silent) send('alive');
+    sender = setInterval(() => { if (!silent) send(joining ? 'joining' : 'alive'); }, data.intervalMs);
+    if (!silent) send(joining ? 'joining' : 'alive');
     post({ type: 'ready' });
   });
 }

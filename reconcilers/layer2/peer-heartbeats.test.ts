@@ -206,8 +206,8 @@ describe('PeerHeartbeats with a busy main thread', () => {
   });
 });
 
-describe('PeerHeartbeats: a speaker that starts listens before it speaks', () => {
-  it('hears its peers at once, says nothing (no alive, no goodbye) until it joins, then is heard', async () => {
+describe('PeerHeartbeats: a speaker that starts says "joining" until it joins', () => {
+  it('hears its peers at once, is heard joining but never alive (nor gone) until it joins, then alive', async () => {
     const port = await freeUdpPort();
     const joining = new PeerHeartbeats('node-a', () => undefined, silentLogger, { port, bindAddress: '127.0.0.1' });
     const member = new PeerHeartbeats('node-b', () => undefined, silentLogger, { port, bindAddress: '127.0.0.2' });
@@ -216,21 +216,45 @@ describe('PeerHeartbeats: a speaker that starts listens before it speaks', () =>
       await member.setPeers(new Map([['node-a', '127.0.0.1']]));
       joining.setKey(SECRET);
       member.setKey(SECRET);
-      await Promise.all([joining.start({ listenOnly: true }), member.start()]);
+      await Promise.all([joining.start({ joining: true }), member.start()]);
       await sleep(400);
-      assert.ok(joining.lastHeardMs('node-b') !== undefined, 'the joining speaker hears its peer while listening');
-      assert.equal(member.lastHeardMs('node-a'), undefined, 'the peer heard an alive from a speaker still listening');
-      assert.equal(member.goodbyeMs('node-a'), undefined, 'the peer heard a goodbye from a speaker still listening');
-      joining.setSilent(false); // a responder judged healthy while listening does not end the listening
+      assert.ok(joining.lastHeardMs('node-b') !== undefined, 'the joining speaker hears its peer alive');
+      assert.ok(member.joiningHeardMs('node-a') !== undefined, 'the peer never heard the speaker joining');
+      assert.equal(member.lastHeardMs('node-a'), undefined, 'the peer heard an alive from a speaker still joining');
+      assert.equal(member.goodbyeMs('node-a'), undefined, 'the peer heard a goodbye from a speaker still joining');
+      joining.setSilent(false); // a responder judged healthy while joining does not end the joining
       await sleep(300);
-      assert.equal(member.lastHeardMs('node-a'), undefined, 'setSilent(false) ended the listening');
+      assert.equal(member.lastHeardMs('node-a'), undefined, 'setSilent(false) ended the joining');
       const joined = Date.now();
       joining.join();
       await sleep(300);
       const heard = member.lastHeardMs('node-a');
-      assert.ok(heard !== undefined && heard >= joined, 'the peer never heard the speaker after it joined');
+      assert.ok(heard !== undefined && heard >= joined, 'the peer never heard the speaker alive after it joined');
     } finally {
       await Promise.all([joining.stop(), member.stop()]);
+    }
+  });
+
+  it('two speakers starting together hear each other joining', async () => {
+    const port = await freeUdpPort();
+    const a = new PeerHeartbeats('node-a', () => undefined, silentLogger, { port, bindAddress: '127.0.0.1' });
+    const b = new PeerHeartbeats('node-b', () => undefined, silentLogger, { port, bindAddress: '127.0.0.2' });
+    try {
+      await a.setPeers(new Map([['node-b', '127.0.0.2']]));
+      await b.setPeers(new Map([['node-a', '127.0.0.1']]));
+      a.setKey(SECRET);
+      b.setKey(SECRET);
+      await Promise.all([a.start({ joining: true }), b.start({ joining: true })]);
+      await sleep(400);
+      const now = Date.now();
+      for (const [who, peer] of [[a, 'node-b'], [b, 'node-a']] as const) {
+        const joiningHeardMs = who.joiningHeardMs(peer);
+        assert.ok(joiningHeardMs !== undefined, `${peer} was not heard joining`);
+        assert.deepEqual(peerLiveness({ joiningHeardMs, joiningCounts: true }, now), { alive: true, via: 'joining' });
+        assert.equal(peerLiveness({ joiningHeardMs, joiningCounts: false }, now).alive, false, 'a member counted a joining peer alive');
+      }
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
     }
   });
 });

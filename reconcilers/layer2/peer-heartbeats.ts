@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { heartbeatKey, rotateKeyring, type HeartbeatKeyring } from './heartbeat-auth.js';
 import { errorText, type Logger } from '../../operator/kit/log.js';
 import {
-  evidenceSlot, goodbyeSlot, heardSlot, type DropReason, type FromWorker, type HeartbeatWorkerData, type ToWorker,
+  evidenceSlot, goodbyeSlot, heardSlot, joiningSlot, type DropReason, type FromWorker, type HeartbeatWorkerData, type ToWorker,
 } from './peer-heartbeats-worker.js';
 
 /** memberlist's port, which the guides' NetworkPolicy opens between speakers. */
@@ -30,7 +30,7 @@ export interface PeerHeartbeatsOptions {
 }
 
 export class PeerHeartbeats {
-  private readonly shared = new SharedArrayBuffer(8 * (1 + 2 * MAX_PEERS));
+  private readonly shared = new SharedArrayBuffer(8 * (1 + 3 * MAX_PEERS));
   private readonly times = new BigInt64Array(this.shared);
   private readonly slots = new Map<string, number>();
   private peers: ReadonlyMap<string, string> = new Map();
@@ -39,7 +39,7 @@ export class PeerHeartbeats {
   private version = 0;
   private keys: HeartbeatKeyring | undefined;
   private silent = false;
-  /** Listening before we speak: see start. */
+  /** Started, not yet answering: see start. */
   private joining = false;
   private threadAlive = false;
   private listeningSince: number | undefined;
@@ -56,14 +56,16 @@ export class PeerHeartbeats {
     return this.options.port ?? 7946;
   }
 
-  /** Starts the heartbeat thread. With `listenOnly`, it hears peers but says nothing until `join()`: a
-   *  speaker that starts listens first, so its view of who is alive has settled (a dead peer's stale
-   *  Lease or a live one not yet heard) before the peers, hearing it, hand it its addresses. */
-  async start(options: { listenOnly?: boolean } = {}): Promise<void> {
-    this.joining = options.listenOnly === true;
+  /** Starts the heartbeat thread. With `joining`, it says "joining" instead of "alive" until `join()`:
+   *  a speaker that starts listens first, so that its view of who is alive has settled (a dead peer's
+   *  stale Lease, a live one not yet heard) before its peers, hearing it alive, hand it its addresses;
+   *  and speakers starting together hear each other joining, so none takes the others' addresses for
+   *  want of hearing them (peerLiveness). */
+  async start(options: { joining?: boolean } = {}): Promise<void> {
+    this.joining = options.joining === true;
     const data: HeartbeatWorkerData = {
       self: this.self, port: this.port, bindAddress: this.options.bindAddress ?? '0.0.0.0', intervalMs: INTERVAL_MS, shared: this.shared,
-      silent: this.saysNothing(),
+      silent: this.silent, joining: this.joining,
     };
     const worker = new Worker(new URL('./peer-heartbeats-worker.js', import.meta.url), { workerData: data });
     this.worker = worker;
@@ -87,18 +89,20 @@ export class PeerHeartbeats {
     worker.on('exit', () => { this.threadAlive = false; });
     if (this.keys !== undefined) this.listeningSince = Date.now();
     this.post({ type: 'keys', ring: this.keys });
-    this.post({ type: 'silent', silent: this.saysNothing() });
+    this.post({ type: 'silent', silent: this.silent });
+    this.post({ type: 'joining', joining: this.joining });
     await this.sendPeers();
   }
 
-  /** Ends the listen-only start: peers hear us alive from now on (unless we are silent). */
+  /** Ends the joining start: peers hear us alive from now on (unless we are silent). */
   join(): void {
     this.joining = false;
-    this.post({ type: 'silent', silent: this.saysNothing() });
+    this.post({ type: 'joining', joining: false });
   }
 
-  private saysNothing(): boolean {
-    return this.joining || this.silent;
+  /** Whether we are still joining (started, not yet answering). */
+  get isJoining(): boolean {
+    return this.joining;
   }
 
   /** The shared secret (Secret memberlist, key secretkey), or undefined when it cannot be read: then no
@@ -121,7 +125,7 @@ export class PeerHeartbeats {
   /** While silent, peers are told goodbye and hear no alive: they take over every address of ours. */
   setSilent(silent: boolean): void {
     this.silent = silent;
-    this.post({ type: 'silent', silent: this.saysNothing() });
+    this.post({ type: 'silent', silent });
   }
 
   /** False once the heartbeat thread has died: the process cannot do its job (a /healthz failure). */
@@ -162,6 +166,11 @@ export class PeerHeartbeats {
   /** When (ms, our clock) the peer's last heartbeat arrived. */
   lastHeardMs(node: string): number | undefined {
     return this.read(node, heardSlot);
+  }
+
+  /** When the peer was last heard joining (started, not yet answering). */
+  joiningHeardMs(node: string): number | undefined {
+    return this.read(node, joiningSlot);
   }
 
   /** When the peer last said goodbye. */
