@@ -122,7 +122,7 @@ function aloneLately(watch: L2Watch, ip: string, node: string): boolean {
   return recent.length > 0 && recent.every((round) => JSON.stringify(round.answers.get(ip) ?? []) === JSON.stringify([node]));
 }
 
-/** The longest time `ip` went unanswered, from the first round after `from` that was answered. */
+/** The longest time `ip` went unanswered between answered rounds from `from` on. */
 function longestSilence(rounds: readonly WatchRound[], ip: string, from: number): number {
   const answered = rounds.filter((round) => round.t >= from && (round.answers.get(ip) ?? []).length > 0).map((round) => round.t);
   let longest = 0;
@@ -141,23 +141,36 @@ async function restartedAndReady(node: string, restartsBefore: number): Promise<
   }, 60_000, 250);
 }
 
+/** The node answering `ip` alone and its speaker's pid, asserted. */
+function ownerOf(ip: string): { owner: string; pid: number } {
+  const [owner] = arpOwners(ip);
+  assert.ok(owner !== undefined, `nobody answers ARP for ${ip}`);
+  const pid = speakerPid(owner);
+  assert.ok(pid !== undefined, `no speaker process in ${owner}'s namespace`);
+  return { owner, pid };
+}
+
+/** Waits for a node other than `not` to answer `ip` alone after `since`; returns it and when it did. */
+async function heirOf(watch: L2Watch, ip: string, not: string, since: number): Promise<{ heir: string; afterMs: number }> {
+  let heir = '';
+  await waitFor(`a node other than ${not} to answer ${ip} alone`, () => (heir = answeredAlone(watch.since(since), ip, not)) !== '', 10_000, 50);
+  const first = watch.since(since).find((round) => JSON.stringify(round.answers.get(ip) ?? []) === JSON.stringify([heir]))!;
+  return { heir, afterMs: first.t - since };
+}
+
 // A crash-looping or frozen peer leaves its heartbeat Lease behind, stale. A speaker that restarted took
 // such a Lease for a fresh one (dated when it first saw it), deferred to the dead peer for the Lease's
 // 10 s while the live peers, hearing it, handed it the address: nobody answered for 10 s.
 test('the owner’s speaker frozen, then the new owner’s killed: the restarted one answers at once, never deferring to the frozen node, and the thawed one takes the address back', async () => {
   const ip = serviceIP();
-  const [frozen] = arpOwners(ip);
-  assert.ok(frozen !== undefined, `nobody answers ARP for ${ip}`);
-  const frozenPid = speakerPid(frozen);
-  assert.ok(frozenPid !== undefined, `no speaker process in ${frozen}'s namespace`);
+  const { owner: frozen, pid: frozenPid } = ownerOf(ip);
   const watch = new L2Watch([ip], { intervalMs: 20 });
   try {
     await waitFor(`the prober to hear ${frozen}`, () => aloneLately(watch, ip, frozen), 10_000, 100);
     process.kill(frozenPid, 'SIGSTOP');
     const stopped = Date.now();
-    let heir = '';
-    await waitFor(`a node other than ${frozen} to answer ${ip} alone`, () => (heir = answeredAlone(watch.since(stopped), ip, frozen)) !== '', 10_000, 50);
-    console.log(`# ${frozen}'s speaker frozen (SIGSTOP): ${heir} answered ${ip} alone after ${watch.since(stopped).find((r) => (r.answers.get(ip) ?? [])[0] === heir)!.t - stopped} ms`);
+    const { heir, afterMs } = await heirOf(watch, ip, frozen, stopped);
+    console.log(`# ${frozen}'s speaker frozen (SIGSTOP): ${heir} answered ${ip} alone after ${afterMs} ms`);
     // Past the frozen node's heartbeat Lease (10 s, renewed every 2 s): its renewTime is stale by then.
     await sleep(Math.max(0, stopped + 12_500 - Date.now()));
     const heirPid = speakerPid(heir);
@@ -165,9 +178,11 @@ test('the owner’s speaker frozen, then the new owner’s killed: the restarted
     const restartsBefore = restartsOf(heir);
     const killed = Date.now();
     process.kill(heirPid, 'SIGKILL');
+    // The failover to the third node is the kill's; the restart's silence is counted from there on.
+    const third = await heirOf(watch, ip, heir, killed);
     await restartedAndReady(heir, restartsBefore);
     await waitFor(`${heir} (restarted) to answer ${ip} alone`, () => aloneLately(watch, ip, heir), 20_000, 100);
-    const silence = longestSilence(watch.rounds, ip, killed);
+    const silence = longestSilence(watch.rounds, ip, killed + third.afterMs);
     console.log(`# ${heir}'s speaker SIGKILLed and restarted beside a frozen ${frozen}: longest silence of ${ip} after the first answer ${silence} ms`);
     assert.ok(silence < 1_000, `${ip} went unanswered for ${silence} ms while ${heir}'s restarted speaker joined`);
   } finally {
@@ -182,10 +197,7 @@ test('the owner’s speaker frozen, then the new owner’s killed: the restarted
 
 test('a speaker’s process killed: another node answers within seconds, the kubelet restarts it, and it takes the address back', async () => {
   const ip = serviceIP();
-  const [owner] = arpOwners(ip);
-  assert.ok(owner !== undefined, `nobody answers ARP for ${ip}`);
-  const pid = speakerPid(owner);
-  assert.ok(pid !== undefined, `no speaker process in ${owner}'s namespace`);
+  const { owner, pid } = ownerOf(ip);
   const restartsBefore = restartsOf(owner);
   // Every 20 ms, not arping's whole seconds: a kubelet restarts a first crash at once, and the heir may
   // answer alone for only a second or two before the restarted speaker takes the address back.
@@ -194,13 +206,12 @@ test('a speaker’s process killed: another node answers within seconds, the kub
     await waitFor(`the prober to hear ${owner}`, () => aloneLately(watch, ip, owner), 10_000, 100);
     const killed = Date.now();
     process.kill(pid, 'SIGKILL');
-    let heir = '';
-    await waitFor(`a node other than ${owner} to answer ${ip} alone`, () => (heir = answeredAlone(watch.since(killed), ip, owner)) !== '', 10_000, 50);
-    console.log(`# ${owner}'s speaker SIGKILLed: ${heir} answered ${ip} after ${watch.since(killed).find((r) => (r.answers.get(ip) ?? [])[0] === heir)!.t - killed} ms (l2probe in lab-client)`);
+    const { heir, afterMs } = await heirOf(watch, ip, owner, killed);
+    console.log(`# ${owner}'s speaker SIGKILLed: ${heir} answered ${ip} alone after ${afterMs} ms (l2probe in lab-client)`);
     await restartedAndReady(owner, restartsBefore);
     assert.notEqual(speakerPid(owner), pid);
     await waitFor(`${owner} to answer ${ip} alone again`, () => aloneLately(watch, ip, owner), 20_000, 100);
-    const silence = longestSilence(watch.rounds, ip, killed);
+    const silence = longestSilence(watch.rounds, ip, killed + afterMs); // from the heir's first answer
     console.log(`# the handback to ${owner}'s restarted speaker: longest silence of ${ip} after the first answer ${silence} ms`);
     assert.ok(silence < 1_000, `${ip} went unanswered for ${silence} ms while ${owner}'s restarted speaker took it back`);
   } finally {

@@ -259,7 +259,9 @@ export class AnnouncerReconciler implements Reconciler {
       ...(lastHeardMs === undefined ? {} : { lastHeardMs }),
       ...(goodbyeMs === undefined ? {} : { goodbyeMs }),
       ...(joiningHeardMs === undefined ? {} : { joiningHeardMs }),
-      joiningCounts: !this.firstApplied || now - this.startedMs < liveness.startupGraceMs,
+      // Speakers starting together count each other in; a peer we heard alive before is restarting,
+      // and keeps counting as dead to us until it says alive again (we answer for it meanwhile).
+      joiningCounts: !this.firstApplied || (now - this.startedMs < liveness.startupGraceMs && lastHeardMs === undefined),
       ...(heardUpToMs === undefined ? {} : { heardUpToMs }),
       ...(lease === undefined ? {} : { leaseSeenMs: this.leaseSeen(lease) }),
       leaseDurationMs: (lease?.spec?.leaseDurationSeconds ?? 0) * 1000,

@@ -18,8 +18,9 @@ export interface PeerObservation {
   /** When we last heard the peer say "joining" (started, listening, not yet answering). */
   readonly joiningHeardMs?: number;
   /** Whether a peer heard joining counts as alive to us: while we are joining too, or in our own
-   *  startup grace (speakers starting together). A member long up counts it dead until it says alive,
-   *  so it keeps answering for the joining peer's addresses until that peer does. */
+   *  startup grace for a peer we never heard alive (speakers starting together). Otherwise (a member
+   *  long up, or a peer restarting) it counts as dead until it says alive, so we keep answering for
+   *  its addresses until it does. */
   readonly joiningCounts?: boolean;
   /** When we saw its Lease renewed (our clock), and for how long the Lease holds. */
   readonly leaseSeenMs?: number;

@@ -206,17 +206,23 @@ describe('PeerHeartbeats with a busy main thread', () => {
   });
 });
 
+/** node-a on 127.0.0.1 and node-b on 127.0.0.2, keyed, each knowing the other, started as asked. */
+async function startedPair(a: { joining?: boolean }, b: { joining?: boolean }): Promise<[PeerHeartbeats, PeerHeartbeats]> {
+  const port = await freeUdpPort();
+  const first = new PeerHeartbeats('node-a', () => undefined, silentLogger, { port, bindAddress: '127.0.0.1' });
+  const second = new PeerHeartbeats('node-b', () => undefined, silentLogger, { port, bindAddress: '127.0.0.2' });
+  await first.setPeers(new Map([['node-b', '127.0.0.2']]));
+  await second.setPeers(new Map([['node-a', '127.0.0.1']]));
+  first.setKey(SECRET);
+  second.setKey(SECRET);
+  await Promise.all([first.start(a), second.start(b)]);
+  return [first, second];
+}
+
 describe('PeerHeartbeats: a speaker that starts says "joining" until it joins', () => {
   it('hears its peers at once, is heard joining but never alive (nor gone) until it joins, then alive', async () => {
-    const port = await freeUdpPort();
-    const joining = new PeerHeartbeats('node-a', () => undefined, silentLogger, { port, bindAddress: '127.0.0.1' });
-    const member = new PeerHeartbeats('node-b', () => undefined, silentLogger, { port, bindAddress: '127.0.0.2' });
+    const [joining, member] = await startedPair({ joining: true }, {});
     try {
-      await joining.setPeers(new Map([['node-b', '127.0.0.2']]));
-      await member.setPeers(new Map([['node-a', '127.0.0.1']]));
-      joining.setKey(SECRET);
-      member.setKey(SECRET);
-      await Promise.all([joining.start({ joining: true }), member.start()]);
       await sleep(400);
       assert.ok(joining.lastHeardMs('node-b') !== undefined, 'the joining speaker hears its peer alive');
       assert.ok(member.joiningHeardMs('node-a') !== undefined, 'the peer never heard the speaker joining');
@@ -236,15 +242,8 @@ describe('PeerHeartbeats: a speaker that starts says "joining" until it joins', 
   });
 
   it('two speakers starting together hear each other joining', async () => {
-    const port = await freeUdpPort();
-    const a = new PeerHeartbeats('node-a', () => undefined, silentLogger, { port, bindAddress: '127.0.0.1' });
-    const b = new PeerHeartbeats('node-b', () => undefined, silentLogger, { port, bindAddress: '127.0.0.2' });
+    const [a, b] = await startedPair({ joining: true }, { joining: true });
     try {
-      await a.setPeers(new Map([['node-b', '127.0.0.2']]));
-      await b.setPeers(new Map([['node-a', '127.0.0.1']]));
-      a.setKey(SECRET);
-      b.setKey(SECRET);
-      await Promise.all([a.start({ joining: true }), b.start({ joining: true })]);
       await sleep(400);
       const now = Date.now();
       for (const [who, peer] of [[a, 'node-b'], [b, 'node-a']] as const) {
