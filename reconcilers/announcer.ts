@@ -22,7 +22,7 @@ import { resolveAdvertisement } from './layer2/advertisements-status.js';
 import { labelled } from './advertisements.js';
 import { planAnnouncements, type AnnouncedService, type AnnouncementPlan } from './layer2/announcements.js';
 import { endpointServes, wantedInterfaces, type AdvertisementFacts, type EligibilityOptions, type NodeFacts } from './layer2/eligibility.js';
-import { leaseRenewalSeen, peerLiveness, type LeaseRenewalSeen, type LivenessTimings, type PeerLiveness } from './layer2/liveness.js';
+import { leaseRenewalSeen, listenedForMs, peerLiveness, type LeaseRenewalSeen, type LivenessTimings, type PeerLiveness } from './layer2/liveness.js';
 import { annotations } from './allocator/service-request.js';
 import type { SpeakerMetrics } from './observability/metrics.js';
 import { AnnouncementTrace, FailoverTrace } from './observability/speaker-tracing.js';
@@ -157,10 +157,8 @@ export class AnnouncerReconciler implements Reconciler {
    *  peer's addresses. */
   private stillListening(now = Date.now()): number {
     if (this.firstApplied) return 0;
-    const since = this.deps.peers.listeningSinceMs();
-    if (since === undefined) return 0;
-    const heardUpTo = Math.min(this.deps.peers.heardUpToMs() ?? now, now);
-    return Math.max(0, since + this.deps.liveness.udpDeadlineMs - heardUpTo);
+    const listened = listenedForMs(this.deps.peers.listeningSinceMs(), this.deps.peers.heardUpToMs(), now);
+    return listened === undefined ? 0 : Math.max(0, this.deps.liveness.udpDeadlineMs - listened);
   }
 
   private livenessSeen = '';
@@ -259,9 +257,7 @@ export class AnnouncerReconciler implements Reconciler {
       ...(lastHeardMs === undefined ? {} : { lastHeardMs }),
       ...(goodbyeMs === undefined ? {} : { goodbyeMs }),
       ...(joiningHeardMs === undefined ? {} : { joiningHeardMs }),
-      // Speakers starting together count each other in; a peer we heard alive before is restarting,
-      // and keeps counting as dead to us until it says alive again (we answer for it meanwhile).
-      joiningCounts: !this.firstApplied || (now - this.startedMs < liveness.startupGraceMs && lastHeardMs === undefined),
+      selfJoining: !this.firstApplied,
       ...(heardUpToMs === undefined ? {} : { heardUpToMs }),
       ...(lease === undefined ? {} : { leaseSeenMs: this.leaseSeen(lease) }),
       leaseDurationMs: (lease?.spec?.leaseDurationSeconds ?? 0) * 1000,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultLivenessTimings, leaseRenewalSeen, peerLiveness, type PeerLiveness, type PeerObservation } from './liveness.js';
+import { defaultLivenessTimings, leaseRenewalSeen, listenedForMs, peerLiveness, type PeerLiveness, type PeerObservation } from './liveness.js';
 
 // Our clock is at 100 s; the UDP deadline is the default 500 ms; Leases hold 6 s.
 const NOW = 100_000;
@@ -56,14 +56,21 @@ describe('peerLiveness', () => {
     ['the startup grace is over and the key never came: judged by the Lease alone, dead',
       { startedMs: NOW - 10_000 }, dead(NO_HEARTBEAT)],
     ['heard joining 100 ms ago, and we are joining too (starting together): alive, joining',
-      { joiningHeardMs: NOW - 100, joiningCounts: true }, alive('joining')],
+      { joiningHeardMs: NOW - 100, selfJoining: true }, alive('joining')],
     ['heard joining 100 ms ago, but we are a member long up: dead until it says alive (we keep its addresses)',
-      { joiningHeardMs: NOW - 100, joiningCounts: false }, dead(NO_HEARTBEAT)],
+      { joiningHeardMs: NOW - 100, startedMs: NOW - 60_000 }, dead(NO_HEARTBEAT)],
+    ['heard joining, we are in our startup grace (first plan applied) and never heard it alive: alive, joining',
+      { joiningHeardMs: NOW - 100, startedMs: NOW - 2_000, listeningSinceMs: NOW - 1_500 }, alive('joining')],
+    ['heard joining, we are in our startup grace but heard it alive before (it restarts): dead until it says alive',
+      { lastHeardMs: NOW - 1_200, joiningHeardMs: NOW - 100, startedMs: NOW - 5_000, listeningSinceMs: NOW - 4_500 },
+      dead('no UDP heartbeat for 1200 ms')],
+    ['heard joining, heard alive before, but we are joining too: alive, joining',
+      { lastHeardMs: NOW - 1_200, joiningHeardMs: NOW - 100, selfJoining: true }, alive('joining')],
     ['restarted after a crash (goodbye), heard joining since, we are joining too: alive, joining',
-      { lastHeardMs: NOW - 5_000, goodbyeMs: NOW - 4_000, joiningHeardMs: NOW - 50, joiningCounts: true }, alive('joining')],
-    ['heard joining, then a goodbye: dead', { joiningHeardMs: NOW - 100, goodbyeMs: NOW - 50, joiningCounts: true }, dead(GOODBYE)],
+      { lastHeardMs: NOW - 5_000, goodbyeMs: NOW - 4_000, joiningHeardMs: NOW - 50, selfJoining: true }, alive('joining')],
+    ['heard joining, then a goodbye: dead', { joiningHeardMs: NOW - 100, goodbyeMs: NOW - 50, selfJoining: true }, dead(GOODBYE)],
     ['heard joining 600 ms ago and nothing since: not joining any more, dead',
-      { joiningHeardMs: NOW - 600, joiningCounts: true }, dead(NO_HEARTBEAT)],
+      { joiningHeardMs: NOW - 600, selfJoining: true }, dead(NO_HEARTBEAT)],
     ['partition that lasted too long: Lease renewed after the silence but now stale: dead',
       { lastHeardMs: NOW - 20_000, leaseSeenMs: NOW - 10_000, leaseDurationMs: LEASE }, dead('no UDP heartbeat for 20000 ms')],
   ];
@@ -98,5 +105,17 @@ describe('leaseRenewalSeen', () => {
   ];
   for (const [name, previous, renewTime, expectedSeen] of cases) {
     it(name, () => assert.equal(leaseRenewalSeen(previous, renewTime, T).seenMs, expectedSeen));
+  }
+});
+
+describe('listenedForMs', () => {
+  const cases: ReadonlyArray<[string, number | undefined, number | undefined, number | undefined]> = [
+    ['cannot hear peers yet (no key): undefined', undefined, undefined, undefined],
+    ['listening since 300 ms, read up to now: 300', NOW - 300, undefined, 300],
+    ['listening since 600 ms, our receiving side read only up to 300 ms ago: 300', NOW - 600, NOW - 300, 300],
+    ['a receiving side that claims to have read past now is held to now', NOW - 200, NOW + 5_000, 200],
+  ];
+  for (const [name, since, heardUpTo, expected] of cases) {
+    it(name, () => assert.equal(listenedForMs(since, heardUpTo, NOW), expected));
   }
 });

@@ -17,11 +17,8 @@ export interface PeerObservation {
   readonly goodbyeMs?: number;
   /** When we last heard the peer say "joining" (started, listening, not yet answering). */
   readonly joiningHeardMs?: number;
-  /** Whether a peer heard joining counts as alive to us: while we are joining too, or in our own
-   *  startup grace for a peer we never heard alive (speakers starting together). Otherwise (a member
-   *  long up, or a peer restarting) it counts as dead until it says alive, so we keep answering for
-   *  its addresses until it does. */
-  readonly joiningCounts?: boolean;
+  /** Whether we are joining ourselves (listening, our first plan not yet applied). */
+  readonly selfJoining?: boolean;
   /** When we saw its Lease renewed (our clock), and for how long the Lease holds. */
   readonly leaseSeenMs?: number;
   readonly leaseDurationMs?: number;
@@ -42,11 +39,24 @@ export const defaultLivenessTimings: LivenessTimings = { udpDeadlineMs: 500, sta
 
 export type PeerLiveness = { readonly alive: true; readonly via: 'udp' | 'lease' | 'not yet heard' | 'joining' } | { readonly alive: false; readonly reason: string };
 
+/** For how long (ms) we have been able to hear peers, counted up to where our receiving side has read;
+ *  undefined while we cannot hear them at all (no key, or the heartbeat thread not up). */
+export function listenedForMs(listeningSinceMs: number | undefined, heardUpToMs: number | undefined, nowMs: number): number | undefined {
+  if (listeningSinceMs === undefined) return undefined;
+  return Math.min(heardUpToMs ?? nowMs, nowMs) - listeningSinceMs;
+}
+
 export function peerLiveness(peer: PeerObservation, nowMs: number, timings: LivenessTimings = defaultLivenessTimings): PeerLiveness {
   const { lastHeardMs, goodbyeMs, leaseSeenMs, leaseDurationMs = 0 } = peer;
   const heardUpTo = Math.min(peer.heardUpToMs ?? nowMs, nowMs);
+  const inGrace = peer.startedMs !== undefined && nowMs - peer.startedMs < timings.startupGraceMs;
   const { joiningHeardMs } = peer;
-  if (peer.joiningCounts === true && joiningHeardMs !== undefined && (goodbyeMs === undefined || joiningHeardMs > goodbyeMs)
+  // A peer heard joining counts as alive to us while we are joining too, or in our own startup grace
+  // if we never heard it alive (speakers starting together). Otherwise (we are a member long up, or it
+  // is a peer restarting that we heard alive before) it counts as dead until it says alive, so we keep
+  // answering for its addresses until it can.
+  const joiningCounts = peer.selfJoining === true || (inGrace && lastHeardMs === undefined);
+  if (joiningCounts && joiningHeardMs !== undefined && (goodbyeMs === undefined || joiningHeardMs > goodbyeMs)
     && heardUpTo - joiningHeardMs <= timings.udpDeadlineMs) {
     return { alive: true, via: 'joining' };
   }
@@ -60,8 +70,7 @@ export function peerLiveness(peer: PeerObservation, nowMs: number, timings: Live
     // Never heard, and its Lease is stale: dead only if we could have heard it. A speaker that starts
     // with every peer's Lease stale (the whole cluster starting, or restarted after an outage) and judged
     // them dead before its key arrived would answer for every address at once, beside their owners.
-    const listenedMs = peer.listeningSinceMs === undefined ? 0 : heardUpTo - peer.listeningSinceMs;
-    const inGrace = peer.startedMs !== undefined && nowMs - peer.startedMs < timings.startupGraceMs;
+    const listenedMs = listenedForMs(peer.listeningSinceMs, heardUpTo, nowMs) ?? 0;
     if (listenedMs < timings.udpDeadlineMs && inGrace) return { alive: true, via: 'not yet heard' };
     return { alive: false, reason: 'no heartbeat: no UDP heard and no fresh Lease' };
   }

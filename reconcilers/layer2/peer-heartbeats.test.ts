@@ -249,8 +249,8 @@ describe('PeerHeartbeats: a speaker that starts says "joining" until it joins', 
       for (const [who, peer] of [[a, 'node-b'], [b, 'node-a']] as const) {
         const joiningHeardMs = who.joiningHeardMs(peer);
         assert.ok(joiningHeardMs !== undefined, `${peer} was not heard joining`);
-        assert.deepEqual(peerLiveness({ joiningHeardMs, joiningCounts: true }, now), { alive: true, via: 'joining' });
-        assert.equal(peerLiveness({ joiningHeardMs, joiningCounts: false }, now).alive, false, 'a member counted a joining peer alive');
+        assert.deepEqual(peerLiveness({ joiningHeardMs, selfJoining: true }, now), { alive: true, via: 'joining' });
+        assert.equal(peerLiveness({ joiningHeardMs, startedMs: now - 60_000 }, now).alive, false, 'a member counted a joining peer alive');
       }
     } finally {
       await Promise.all([a.stop(), b.stop()]);
