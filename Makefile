@@ -98,6 +98,7 @@ bench: build fixtures
 	@# first, so a figure that was not measured this run says so instead of repeating an older one.
 	@rm -f bench/results*.json bench/failover.svg
 	-$(NODE) dist/bench/allocator.js
+	-$(NODE) --expose-gc dist/bench/cache-memory.js
 	-$(NODE) dist/bench/arp.js
 	-$(NODE) dist/bench/arp-lab.js
 	-$(NODE) dist/bench/lab.js

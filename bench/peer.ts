@@ -25,6 +25,7 @@ import { kubectl, kubectlApply, kubectlAsync, kubectlResult } from '../e2e/lab/k
 import { labDown, labPaths, labUp, type LabMode } from '../e2e/lab/lab.js';
 import { pidsInNamespace, waitFor } from '../e2e/lab/processes.js';
 import { deleteAllOf, inParallel, scalePoolYaml } from '../e2e/lab/scale.js';
+import { labNode } from '../e2e/lab/topology.js';
 import { cdfSvg, stackedSvg } from './cdf-svg.js';
 
 const NODES = Number(process.env.BENCH_PEER_NODES ?? 10);
@@ -38,7 +39,10 @@ const APP = 'bench-peer';
 const log = (message: string): void => console.log(`bench/peer: ${message}`);
 
 type Peer = 'l2lb' | 'metallb';
-const PEERS: readonly Peer[] = ['l2lb', 'metallb'];
+/** BENCH_PEER_ONLY=l2lb (or metallb) measures one system: a re-run after a change to one of them.
+ *  The other's column then says "not measured", never a figure from another run. */
+const ONLY = process.env.BENCH_PEER_ONLY;
+const PEERS: readonly Peer[] = (['l2lb', 'metallb'] as const).filter((peer) => ONLY === undefined || ONLY === '' || ONLY === peer);
 const MODE: Record<Peer, LabMode> = { l2lb: 'cluster', metallb: 'metallb' };
 /** Each system's programs, as their command lines show them from the host. */
 const PROGRAM: Record<Peer, { speaker: RegExp; controller: RegExp }> = {
@@ -78,6 +82,9 @@ interface PeerResult {
   massFailoverMs?: Distribution;
   massAddresses?: number[];
   speakerRssMB?: number;
+  /** The largest speaker's heap in use, from its own /metrics (V8's, or Go's): how much of its RSS is
+   *  live data rather than runtime and slack. */
+  speakerHeapMB?: number;
   controllerRssMB?: number;
   /** Container restarts in metallb-system before the first fault (a probe or a lost lease under load). */
   restarts?: number;
@@ -408,6 +415,23 @@ function memory(peer: Peer, result: PeerResult): void {
   if (speakers.length === 0 || controllers.length === 0) throw new Error(`found ${speakers.length} speakers and ${controllers.length} controllers`);
   result.speakerRssMB = Math.max(...speakers.map(rssMB));
   result.controllerRssMB = Math.max(...controllers.map(rssMB));
+  const heaps = Array.from({ length: NODES }, (_, i) => speakerHeapMB(labNode(i + 1).name, labNode(i + 1).eth0.ipv4)).filter((mb) => mb !== undefined);
+  if (heaps.length > 0) result.speakerHeapMB = Math.max(...heaps);
+}
+
+/** l2lb's nodejs_heap_size_used_bytes or MetalLB's go_memstats_heap_inuse_bytes, from the speaker's
+ *  metrics on port 7472 (l2lb listens on every address, MetalLB on the node's). */
+function speakerHeapMB(node: string, nodeIp: string): number | undefined {
+  for (const host of ['127.0.0.1', nodeIp]) {
+    try {
+      const text = execFileSync('ip', ['netns', 'exec', node, 'curl', '-s', '--max-time', '3', `http://${host}:7472/metrics`], { encoding: 'utf8' });
+      const match = /^(?:nodejs_heap_size_used_bytes|go_memstats_heap_inuse_bytes)\s+(\S+)$/m.exec(text);
+      if (match !== null) return Math.round(Number(match[1]) / 1e5) / 10;
+    } catch {
+      // not listening on that address: try the next
+    }
+  }
+  return undefined;
 }
 
 async function measure(peer: Peer): Promise<PeerResult> {
@@ -487,6 +511,7 @@ export function table(l2lb: PeerResult, metallb: PeerResult): Array<[string, str
     plain('controller CPU (busiest), quiet', (r) => r.controllerCpuMillicores, 'm'),
     plain('container restarts before the first fault', (r) => r.restarts, ''),
     plain('speaker RSS (largest)', (r) => r.speakerRssMB, 'MB'),
+    plain('speaker heap in use (largest), from its /metrics', (r) => r.speakerHeapMB, 'MB'),
     plain('controller RSS (largest)', (r) => r.controllerRssMB, 'MB'),
   ];
 }
@@ -508,7 +533,8 @@ async function main(): Promise<void> {
   await labDown(() => undefined);
   console.log(`\nl2lb beside MetalLB v0.15.2, ${measuredAt}: ${NODES} nodes, ${SERVICES} Services with Pods (half externalTrafficPolicy Local); ratio = l2lb / MetalLB (p99)`);
   console.log('| scenario | l2lb | MetalLB | ratio |\n|---|---|---|---|');
-  for (const row of table(results.l2lb!, results.metallb!)) console.log(`| ${row.join(' | ')} |`);
+  const skipped: PeerResult = { errors: Object.fromEntries(['prepare', 'create', 'crash', 'sigterm', 'drain', 'node loss'].map((s) => [s, `not in this run (BENCH_PEER_ONLY=${ONLY})`])) };
+  for (const row of table(results.l2lb ?? skipped, results.metallb ?? skipped)) console.log(`| ${row.join(' | ')} |`);
   writeFileSync(join(repoRoot, 'bench', 'results-peer.json'), JSON.stringify({ measuredAt, nodes: NODES, services: SERVICES, creates: CREATES, trials: TRIALS, nodeLosses: NODE_LOSSES, quietS: QUIET_S,
     method: 'e2e/probe/l2probe.py watch in lab-client every 5 ms (ARP); both systems from their own images on the cluster lab', results }, null, 2));
   const charts = SCENARIOS.flatMap(([title, pick]) => {

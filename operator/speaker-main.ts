@@ -9,7 +9,7 @@ import { ApiGate } from './kit/api-gate.js';
 import { collectProcessMetrics, kitMetrics, METRICS_PATH, metricsRoute, registry } from './kit/metrics.js';
 import { startTracing } from './kit/tracing.js';
 import { configStale, registerK8sClientMetrics, responderHealth, SpeakerMetrics } from '../reconcilers/observability/metrics.js';
-import { controllerFor, specChanged } from './kit/controller.js';
+import { cachedContentChanged, controllerFor, specChanged } from './kit/controller.js';
 import { EventRecorder } from './kit/events.js';
 import { KubeClient } from './kit/kube-client.js';
 import { loadKubeConfig } from './kit/kubeconfig.js';
@@ -26,6 +26,7 @@ import type { IPAddressPool, L2Advertisement, ServiceL2Status } from '../schemas
 import { ANNOUNCER_KEY, AnnouncerReconciler, NODE_LABEL, type EndpointSlice, type Node } from '../reconcilers/announcer.js';
 import { defaultLivenessTimings } from '../reconcilers/layer2/liveness.js';
 import { SteadyInterfaces } from '../reconcilers/layer2/steady-interfaces.js';
+import { endpointSliceAsAnnounced, nodeAsAnnounced, serviceAsAnnounced } from '../reconcilers/layer2/speaker-cache.js';
 import { ServiceL2StatusReconciler } from '../reconcilers/servicel2status.js';
 import type { Service } from '../reconcilers/services.js';
 
@@ -71,9 +72,10 @@ async function main(): Promise<void> {
   const client = await KubeClient.create(loadKubeConfig(options.kubeconfig), `l2lb-speaker/${options.node}`);
   const manager = new Manager({ client, logger, httpPort: options.httpPort, httpHost: options.httpHost });
   const ns = { namespace: options.namespace };
-  const services = manager.informer<Service>(Services);
-  const endpointSlices = manager.informer<EndpointSlice>(EndpointSlices);
-  const nodes = manager.informer<Node>(Nodes);
+  // Every Service, EndpointSlice and Node of the cluster is cached, each cut down to what we read.
+  const services = manager.informer<Service>(Services, { transform: serviceAsAnnounced });
+  const endpointSlices = manager.informer<EndpointSlice>(EndpointSlices, { transform: endpointSliceAsAnnounced });
+  const nodes = manager.informer<Node>(Nodes, { transform: nodeAsAnnounced });
   const pools = manager.informer<IPAddressPool>(IPAddressPools, ns);
   const advertisements = manager.informer<L2Advertisement>(L2Advertisements, ns);
   const leases = manager.informer<HeartbeatLease>(Leases, { ...ns, labelSelector: `${HEARTBEAT_LABEL}=true` });
@@ -159,7 +161,9 @@ async function main(): Promise<void> {
   });
   const key = (): string[] => [ANNOUNCER_KEY];
   const controller = controllerFor('announcer', reconciler)
-    .watches(services, key).watches(endpointSlices, key).watches(nodes, key)
+    // Cut down to what we read, most updates of these change nothing we read (the controller's status
+    // conditions on a Service, a Node's heartbeat): only a change to what is kept re-plans.
+    .watches(services, key, cachedContentChanged).watches(endpointSlices, key, cachedContentChanged).watches(nodes, key, cachedContentChanged)
     // The controller's status writes on pools and advertisements change nothing we announce.
     .watches(pools, key, specChanged).watches(advertisements, key, specChanged)
     .resyncEvery(30_000)
@@ -180,7 +184,9 @@ async function main(): Promise<void> {
   healthChanged = judgeAnswering;
   const livenessTicker = setInterval(() => {
     judgeAnswering();
-    if (reconciler.livenessChanged()) enqueue();
+    if (!reconciler.livenessChanged()) return;
+    reconciler.urge();
+    enqueue();
   }, LIVENESS_TICK_MS);
   manager.addReadinessCheck('responders', () => {
     const { ok, problems } = wire.health();

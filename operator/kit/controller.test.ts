@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { controllerFor, specChanged } from './controller.js';
+import { cachedContentChanged, controllerFor, specChanged } from './controller.js';
 import type { Informer, InformerHandlers } from './informer.js';
 import { silentLogger } from './log.js';
 import type { KubeObject } from './resources.js';
@@ -18,6 +18,17 @@ describe('specChanged', () => {
     ['no generation kept (a resource without a status subresource): every update counts', pool(undefined), pool(undefined), true],
   ];
   for (const [name, before, after, expected] of cases) it(name, () => assert.equal(specChanged(before, after), expected));
+});
+
+describe('cachedContentChanged', () => {
+  const cases: ReadonlyArray<[string, KubeObject, KubeObject, boolean]> = [
+    ['only the resourceVersion moved (a write to a field the transform dropped): no',
+      pool(3, { resourceVersion: '1' }, { a: 1 }), pool(3, { resourceVersion: '2' }, { a: 1 }), false],
+    ['a kept field changed: yes', pool(3, { resourceVersion: '1' }, { a: 1 }), pool(3, { resourceVersion: '2' }, { a: 2 }), true],
+    ['a label changed: yes', pool(3, { resourceVersion: '1' }), pool(3, { resourceVersion: '2', labels: { zone: 'a' } }), true],
+    ['deletion begun: yes', pool(3), pool(3, { deletionTimestamp: '2026-12-01T10:00:00Z' }), true],
+  ];
+  for (const [name, before, after, expected] of cases) it(name, () => assert.equal(cachedContentChanged(before, after), expected));
 });
 
 describe('ControllerBuilder.watches with a predicate', () => {

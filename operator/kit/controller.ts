@@ -45,6 +45,15 @@ export function specChanged(previous: KubeObject, current: KubeObject): boolean 
     || JSON.stringify(before.labels ?? {}) !== JSON.stringify(after.labels ?? {});
 }
 
+/** An update that changed what the cache holds of the object, beyond its resourceVersion: with a
+ *  transform that keeps only what a reconciler reads, every other write (another controller's status
+ *  condition, a port, an annotation nobody reads) is no change at all. */
+export function cachedContentChanged(previous: KubeObject, current: KubeObject): boolean {
+  const { resourceVersion: _before, ...before } = previous.metadata;
+  const { resourceVersion: _after, ...after } = current.metadata;
+  return JSON.stringify({ ...previous, metadata: before }) !== JSON.stringify({ ...current, metadata: after });
+}
+
 interface Watch {
   readonly informer: Informer<KubeObject>;
   readonly map: KeyMapper<KubeObject>;

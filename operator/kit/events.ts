@@ -2,6 +2,10 @@
 // aggregated the way the API intends: one Event whose `series` counts them, patched at most once per
 // flush interval, so an error that recurs on every retry cannot flood the API server.
 // Recording never blocks or fails a reconcile: writes happen in the background and failures are logged.
+// Creates go out a few at a time from a bounded queue, as client-go's recorder does (its
+// maxQueuedEvents is 1,000): a speaker that gains 5,000 addresses at once records 5,000 Events, and
+// fired all at once they held 5,000 requests in memory behind the client's sockets, ahead of its status
+// writes. Past the bound an Event is dropped and counted: Events are best-effort, memory is not.
 
 import { randomBytes } from 'node:crypto';
 import type { KubeClient } from './kube-client.js';
@@ -30,16 +34,38 @@ interface Series {
 
 const SERIES_WINDOW_MS = 30 * 60_000; // after half an hour of quiet a repeat starts a new Event
 const FLUSH_INTERVAL_MS = 10_000; // at most one series update per Event every 10 s
+const DROP_LOG_INTERVAL_MS = 60_000;
+
+export interface EventQueueLimits {
+  /** Creates on the wire at once (they share the client's connections with everything else). */
+  readonly inFlight: number;
+  /** Creates waiting beyond those; past this, Events are dropped. */
+  readonly queued: number;
+}
+
+export const defaultEventQueueLimits: EventQueueLimits = { inFlight: 4, queued: 1_000 };
+
+interface QueuedCreate {
+  readonly body: KubeObject;
+  readonly describe: { readonly reason: string; readonly object: string };
+  readonly done: (created: boolean) => void;
+}
 
 export class EventRecorder {
   private readonly series = new Map<string, Series>();
+  private readonly waiting: QueuedCreate[] = [];
+  private inFlight = 0;
+  /** Events dropped because the queue was full, since start. */
+  dropped = 0;
+  private droppedLoggedAt = -Infinity;
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: Pick<KubeClient, 'create' | 'patch'>,
     private readonly reportingController: string,
     private readonly reportingInstance: string,
     private readonly logger: Logger,
     private readonly flushIntervalMs = FLUSH_INTERVAL_MS,
+    private readonly limits: EventQueueLimits = defaultEventQueueLimits,
   ) {}
 
   record(type: ResourceType, regarding: KubeObject, event: EventSpec): void {
@@ -53,6 +79,7 @@ export class EventRecorder {
       existing.timer ??= setTimeout(() => void this.flush(existing), this.flushIntervalMs);
       return;
     }
+    if (this.waiting.length >= this.limits.queued) return this.noteDropped(now.getTime());
     const eventName = `${name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`;
     const body = {
       apiVersion: 'events.k8s.io/v1',
@@ -67,12 +94,32 @@ export class EventRecorder {
       type: event.type,
       regarding: { apiVersion: apiVersionOf(type), kind: type.kind, namespace, name, uid, resourceVersion: regarding.metadata.resourceVersion },
     };
-    const created = this.client.create(Events, body).then(() => true, (error: unknown) => {
-      this.logger.warn('could not record event', { reason: event.reason, object: `${namespace}/${name}`, error: errorText(error) });
-      return false;
-    });
+    const created = new Promise<boolean>((done) => this.waiting.push({ body, describe: { reason: event.reason, object: `${namespace}/${name}` }, done }));
+    this.pump();
     this.series.set(key, { name: eventName, namespace, count: 1, lastObserved: now, flushedCount: 1, timer: undefined, created });
     this.forgetOldSeries(now);
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.limits.inFlight && this.waiting.length > 0) {
+      const { body, describe, done } = this.waiting.shift()!;
+      this.inFlight++;
+      void this.client.create(Events, body).then(() => true, (error: unknown) => {
+        this.logger.warn('could not record event', { ...describe, error: errorText(error) });
+        return false;
+      }).then((created) => {
+        this.inFlight--;
+        done(created);
+        this.pump();
+      });
+    }
+  }
+
+  private noteDropped(nowMs: number): void {
+    this.dropped++;
+    if (nowMs - this.droppedLoggedAt < DROP_LOG_INTERVAL_MS) return;
+    this.droppedLoggedAt = nowMs;
+    this.logger.warn('events dropped: too many waiting to be written', { waiting: this.waiting.length, droppedSinceStart: this.dropped });
   }
 
   private async flush(series: Series): Promise<void> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultLivenessTimings, leaseRenewalSeen, listenedForMs, peerLiveness, type PeerLiveness, type PeerObservation } from './liveness.js';
+import { defaultLivenessTimings, firstPlanWaitMs, leaseRenewalSeen, listenedForMs, peerLiveness, type PeerLiveness, type PeerObservation } from './liveness.js';
 
 // Our clock is at 100 s; the UDP deadline is the default 500 ms; Leases hold 6 s.
 const NOW = 100_000;
@@ -118,4 +118,17 @@ describe('listenedForMs', () => {
   for (const [name, since, heardUpTo, expected] of cases) {
     it(name, () => assert.equal(listenedForMs(since, heardUpTo, NOW), expected));
   }
+});
+
+describe('firstPlanWaitMs', () => {
+  const cases: ReadonlyArray<[string, number | undefined, number, number]> = [
+    ['cannot hear peers (no key): plan now, by the Leases', undefined, 2, 0],
+    ['listened 200 ms: the rest of the UDP deadline', 200, 0, 300],
+    ['listened 200 ms with peers unheard: still the rest of the deadline', 200, 2, 300],
+    ['listened the deadline, every peer heard: plan now', 500, 0, 0],
+    ['listened 600 ms, a peer never heard: look again within 250 ms', 600, 1, 250],
+    ['listened 1,900 ms, a peer never heard: wait out the patience', 1_900, 1, 100],
+    ['listened the whole patience, a peer still unheard: plan without it', 2_000, 1, 0],
+  ];
+  for (const [name, listened, unheard, expected] of cases) it(name, () => assert.equal(firstPlanWaitMs(listened, unheard), expected));
 });

@@ -30,12 +30,33 @@ export interface PeerObservation {
 
 export interface LivenessTimings {
   readonly udpDeadlineMs: number;
+  /** How long a starting speaker may listen, before its first plan, for peers it has not heard from at
+   *  all (firstPlanWaitMs). */
+  readonly firstPlanPatienceMs: number;
   /** How long after our start a peer we have not yet had the means to hear is given the benefit of the
    *  doubt (the time the memberlist key may take to arrive). */
   readonly startupGraceMs: number;
 }
 
-export const defaultLivenessTimings: LivenessTimings = { udpDeadlineMs: 500, startupGraceMs: 10_000 };
+export const defaultLivenessTimings: LivenessTimings = { udpDeadlineMs: 500, firstPlanPatienceMs: 2_000, startupGraceMs: 10_000 };
+
+/** While waiting for unheard peers, look again at least this often (a peer heard re-queues at once). */
+const UNHEARD_RECHECK_MS = 250;
+
+/** How much longer a starting speaker waits before its first plan (0: plan now). It listens for one UDP
+ *  deadline in any case, so its view of who is alive is the peers' view. Then, while some peer has never
+ *  been heard at all (neither alive, joining nor saying goodbye) and has no fresh Lease, it waits for it
+ *  up to `firstPlanPatienceMs` of listening: speakers of a fresh install start seconds apart (the lab's
+ *  three processes, spawned one after another, 0.5 s apart), and one that planned before a peer was
+ *  heard took that peer's addresses, then handed them over while the peer was still joining. Nobody
+ *  answers for a starting speaker meanwhile: its peers keep its addresses until it says alive.
+ *  `listenedMs` undefined: we cannot hear peers at all (no key), and go by Leases at once. */
+export function firstPlanWaitMs(listenedMs: number | undefined, unheardPeers: number, timings: LivenessTimings = defaultLivenessTimings): number {
+  if (listenedMs === undefined) return 0;
+  if (listenedMs < timings.udpDeadlineMs) return timings.udpDeadlineMs - listenedMs;
+  if (unheardPeers > 0 && listenedMs < timings.firstPlanPatienceMs) return Math.min(UNHEARD_RECHECK_MS, timings.firstPlanPatienceMs - listenedMs);
+  return 0;
+}
 
 export type PeerLiveness = { readonly alive: true; readonly via: 'udp' | 'lease' | 'not yet heard' | 'joining' } | { readonly alive: false; readonly reason: string };
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeClient } from '../../operator/kit/kube-client.js';
 import { silentLogger } from '../../operator/kit/log.js';
-import { INTERFACES_ANNOTATION, NodeHeartbeat, publishedInterfacesChanged, type HeartbeatLease } from './node-heartbeat.js';
+import { INTERFACES_ANNOTATION, NodeHeartbeat, peerInterfaces, publishedInterfacesChanged, type HeartbeatLease } from './node-heartbeat.js';
 
 /** A client whose Lease writes stay in flight until the test lets each one land. */
 class HeldWrites {
@@ -65,4 +65,14 @@ describe('publishedInterfacesChanged', () => {
     ['the annotation first written: yes', lease(undefined, 't1'), lease('eth0', 't2'), true],
   ];
   for (const [name, before, after, expected] of cases) it(name, () => assert.equal(publishedInterfacesChanged(before, after), expected));
+});
+
+describe('peerInterfaces', () => {
+  const ours = ['eth0', 'eth1'];
+  const cases: ReadonlyArray<[string, string | undefined, readonly string[]]> = [
+    ['published: its own list, whatever ours', 'eth1,eth2', ['eth1', 'eth2']],
+    ['published empty (it cannot answer): none', '', []],
+    ['no Lease yet (a fresh install, every speaker starting): taken to have ours', undefined, ours],
+  ];
+  for (const [name, published, expected] of cases) it(name, () => assert.deepEqual(peerInterfaces(published, ours), expected));
 });

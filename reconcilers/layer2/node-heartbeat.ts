@@ -16,6 +16,19 @@ export const INTERFACES_ANNOTATION = 'l2lb.dev/interfaces';
 export function publishedInterfacesChanged(previous: { metadata: { annotations?: Record<string, string> } }, current: { metadata: { annotations?: Record<string, string> } }): boolean {
   return previous.metadata.annotations?.[INTERFACES_ANNOTATION] !== current.metadata.annotations?.[INTERFACES_ANNOTATION];
 }
+
+/** A peer's usable interfaces, as its Lease publishes them (`published`: the annotation, undefined with
+ *  no Lease). An empty list is a peer that said it cannot answer. No Lease yet is not "none": on a fresh
+ *  install every speaker starts at once and writes its Lease only after its first plan, so every first
+ *  plan judged every peer ineligible and took every address (10 × 5,000: all ten speakers announced all
+ *  5,000 addresses for 55 s, 53,000 Events). Until it publishes, a peer is taken to have what we have:
+ *  nodes of a cluster are usually alike, and its own plan, made from its own interfaces, decides what it
+ *  answers on. */
+export function peerInterfaces(published: string | undefined, own: readonly string[]): readonly string[] {
+  if (published === undefined) return own;
+  return published.split(',').filter((name) => name !== '');
+}
+
 export const HEARTBEAT_RENEW_MS = 2000;
 export const HEARTBEAT_DURATION_S = 10;
 

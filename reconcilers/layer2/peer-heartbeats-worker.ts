@@ -56,8 +56,11 @@ const STALL_MS = 50;
 /** After a stall (or a thaw), the backlog in the socket is drained over a few loop turns, and a peer's
  *  next heartbeat is up to one interval away: wait this long before the evidence moves past the stall. */
 const SETTLE_MS = 200;
-/** How often a missing TCP link to a peer is dialled again. */
+/** How often a missing TCP link to a peer is dialled again, whether or not we hear it. */
 const REDIAL_MS = 1_000;
+/** A peer heard without a link is dialled at once, but not more often than this (a peer whose TCP is
+ *  refused while its UDP is heard must not get a connect per heartbeat). */
+const MIN_REDIAL_MS = 200;
 
 export function evidenceSlot(): number {
   return 0;
@@ -110,6 +113,10 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
       Atomics.store(times, goodbyeSlot(peer.slot), now);
       return post({ type: 'change', node: heartbeat.node });
     }
+    // Heard, and no link to it: dial now, not at the next redial tick. A link closed by a peer's restart
+    // (or found closed on our thaw) was otherwise missing for up to REDIAL_MS, and a crash in that time
+    // was seen only at the UDP deadline (491 ms, where the link sees it in one round trip).
+    dial(heartbeat.node);
     if (heartbeat.kind === 'joining') {
       const joined = Atomics.load(times, joiningSlot(peer.slot));
       Atomics.store(times, joiningSlot(peer.slot), now);
@@ -166,10 +173,14 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
   server.on('error', () => undefined); // without the listener, only crash detection is lost, not liveness
   server.listen(data.port, data.bindAddress);
 
+  const lastDialled = new Map<string, number>();
   const dial = (name: string): void => {
     const peer = peers.get(name);
     if (stopping || silent || joining || keys === undefined || peer === undefined || dialled.has(name)) return;
     if (peer.address === data.bindAddress) return; // that is us (only ever in tests, where members share loopback)
+    const now = Date.now();
+    if (now - (lastDialled.get(name) ?? -Infinity) < MIN_REDIAL_MS) return;
+    lastDialled.set(name, now);
     const connection = createConnection({ host: peer.address, port: data.port, ...(data.bindAddress === '0.0.0.0' ? {} : { localAddress: data.bindAddress }) });
     dialled.set(name, connection);
     connection.setNoDelay(true);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -258,41 +258,85 @@ describe('PeerHeartbeats: a speaker that starts says "joining" until it joins', 
   });
 });
 
+/** node-b in a process of its own, so that it can really be killed; resolves once it has started. */
+async function spawnNodeB(port: number): Promise<ChildProcess> {
+  const module = new URL('./peer-heartbeats.js', import.meta.url).href;
+  const script = `const { PeerHeartbeats } = await import(${JSON.stringify(module)});
+    const b = new PeerHeartbeats('node-b', () => {}, { info() {}, warn() {}, error() {}, debug() {}, child() { return this; } }, { port: ${port}, bindAddress: '127.0.0.2' });
+    await b.setPeers(new Map([['node-a', '127.0.0.1']]));
+    b.setKey(Buffer.alloc(32, 7));
+    await b.start();
+    console.log('ready');
+    setInterval(() => {}, 1000);`;
+  const file = join(mkdtempSync(join(tmpdir(), 'l2lb-peer-')), 'node-b.mjs');
+  writeFileSync(file, script);
+  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`node-b exited with ${code} before it was ready`)));
+  });
+  return child;
+}
+
+async function startedNodeA(port: number): Promise<PeerHeartbeats> {
+  const a = new PeerHeartbeats('node-a', () => undefined, silentLogger, { port, bindAddress: '127.0.0.1' });
+  await a.setPeers(new Map([['node-b', '127.0.0.2']]));
+  a.setKey(SECRET);
+  await a.start();
+  return a;
+}
+
+async function heard(a: PeerHeartbeats, peer: string): Promise<number> {
+  const since = Date.now();
+  while (a.lastHeardMs(peer) === undefined && Date.now() - since < 2_000) await sleep(5);
+  assert.ok(a.lastHeardMs(peer) !== undefined, `${peer} was never heard`);
+  return Date.now();
+}
+
+/** SIGKILLs `child` and returns how long `a` took to see node-b gone (Infinity: not within 2 s). */
+async function crashSeenAfter(a: PeerHeartbeats, child: ChildProcess): Promise<number> {
+  assert.equal(a.goodbyeMs('node-b'), undefined);
+  const killed = Date.now();
+  child.kill('SIGKILL');
+  while (a.goodbyeMs('node-b') === undefined && Date.now() - killed < 2_000) await sleep(5);
+  const lastHeardMs = a.lastHeardMs('node-b');
+  const goodbyeMs = a.goodbyeMs('node-b');
+  if (goodbyeMs === undefined) return Infinity;
+  assert.equal(peerLiveness({ ...(lastHeardMs === undefined ? {} : { lastHeardMs }), goodbyeMs }, Date.now()).alive, false);
+  return goodbyeMs - killed;
+}
+
 describe('PeerHeartbeats: a crashed peer', () => {
   it('is seen gone when its kernel closes its TCP link, long before the UDP deadline', async () => {
     const port = await freeUdpPort();
-    const a = new PeerHeartbeats('node-a', () => undefined, silentLogger, { port, bindAddress: '127.0.0.1' });
-    await a.setPeers(new Map([['node-b', '127.0.0.2']]));
-    a.setKey(SECRET);
-    await a.start();
-    // node-b in a process of its own, so that it can really be killed.
-    const module = new URL('./peer-heartbeats.js', import.meta.url).href;
-    const script = `const { PeerHeartbeats } = await import(${JSON.stringify(module)});
-      const b = new PeerHeartbeats('node-b', () => {}, { info() {}, warn() {}, error() {}, debug() {}, child() { return this; } }, { port: ${port}, bindAddress: '127.0.0.2' });
-      await b.setPeers(new Map([['node-a', '127.0.0.1']]));
-      b.setKey(Buffer.alloc(32, 7));
-      await b.start();
-      console.log('ready');
-      setInterval(() => {}, 1000);`;
-    const file = join(mkdtempSync(join(tmpdir(), 'l2lb-peer-')), 'node-b.mjs');
-    writeFileSync(file, script);
-    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const a = await startedNodeA(port);
+    const child = await spawnNodeB(port);
     try {
-      await new Promise<void>((resolve, reject) => {
-        child.stdout!.once('data', () => resolve());
-        child.once('exit', (code) => reject(new Error(`node-b exited with ${code} before it was ready`)));
-      });
-      const heard = Date.now();
-      while (a.lastHeardMs('node-b') === undefined && Date.now() - heard < 2_000) await sleep(20);
+      await heard(a, 'node-b');
       await sleep(1_500); // node-b's TCP link is dialled at once and again every second
-      assert.equal(a.goodbyeMs('node-b'), undefined);
-      const killed = Date.now();
-      child.kill('SIGKILL');
-      while (a.goodbyeMs('node-b') === undefined && Date.now() - killed < 2_000) await sleep(5);
-      const seenMs = (a.goodbyeMs('node-b') ?? Infinity) - killed;
+      const seenMs = await crashSeenAfter(a, child);
       assert.ok(seenMs < 300, `the crash was seen after ${seenMs} ms (the UDP deadline alone would take 500 ms)`);
-      const lastHeardMs = a.lastHeardMs('node-b');
-      assert.equal(peerLiveness({ ...(lastHeardMs === undefined ? {} : { lastHeardMs }), goodbyeMs: a.goodbyeMs('node-b')! }, Date.now()).alive, false);
+    } finally {
+      child.kill('SIGKILL');
+      await a.stop();
+    }
+  });
+
+  // The link a peer dials to us closes when we restart (or is found closed when we thaw). Redialled only
+  // on the once-a-second tick, a crash of that peer in the next second was seen at the UDP deadline.
+  it('is seen gone by TCP right after we restarted: it dials us as soon as it hears us', async () => {
+    const port = await freeUdpPort();
+    let a = await startedNodeA(port);
+    const child = await spawnNodeB(port);
+    try {
+      await heard(a, 'node-b');
+      await sleep(1_500);
+      await a.stop();
+      a = await startedNodeA(port);
+      await heard(a, 'node-b');
+      await sleep(150); // one or two heartbeats: well inside node-b's once-a-second redial tick
+      const seenMs = await crashSeenAfter(a, child);
+      assert.ok(seenMs < 300, `node-b's crash 150 ms after we restarted was seen after ${seenMs} ms: it had not dialled us yet`);
     } finally {
       child.kill('SIGKILL');
       await a.stop();
