@@ -2,7 +2,7 @@
 // line per completed request of the speaker and controller ServiceAccounts, with the user agent that
 // names the program and node (`l2lb-speaker/<node>`).
 
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 
 export interface AuditEntry {
   readonly userAgent: string;
@@ -12,12 +12,32 @@ export interface AuditEntry {
 }
 
 export function readAudit(path: string): AuditEntry[] {
-  let text = '';
   try {
-    text = readFileSync(path, 'utf8');
+    return parseAudit(readFileSync(path, 'utf8'));
   } catch {
     return [];
   }
+}
+
+/** The entries in the last `bytes` of the log (a recent window without parsing a log of gigabytes). */
+export function readAuditTail(path: string, bytes: number): AuditEntry[] {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const start = Math.max(0, size - bytes);
+    const buffer = Buffer.alloc(size - start);
+    readSync(fd, buffer, 0, buffer.length, start);
+    const text = buffer.toString('utf8');
+    return parseAudit(start === 0 ? text : text.slice(text.indexOf('\n') + 1)); // the first line is cut
+  } catch {
+    return [];
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function parseAudit(text: string): AuditEntry[] {
   const entries: AuditEntry[] = [];
   for (const line of text.split('\n')) {
     if (line === '') continue;
