@@ -378,13 +378,14 @@ export class AnnouncerReconciler implements Reconciler {
 
   private nodeFacts(now: number): NodeFacts[] {
     const { nodes, leases, namespace, self } = this.deps;
+    const own = this.deps.ownInterfaces();
     return nodes.list().map((node) => {
       const name = node.metadata.name ?? '';
       const lease = leases.get(`${namespace}/${heartbeatLeaseName(name)}`);
       const isSelf = name === self;
       const live = isSelf ? (this.deps.selfAnswering?.() ?? true) : this.peerVerdict(name, now).alive;
       const published = lease?.metadata.annotations?.[INTERFACES_ANNOTATION];
-      const interfaces = isSelf ? this.deps.ownInterfaces() : peerInterfaces(published, this.deps.ownInterfaces());
+      const interfaces = isSelf ? own : peerInterfaces(published, own);
       return {
         name,
         labels: node.metadata.labels ?? {},

@@ -201,7 +201,14 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
     for (const connection of dialled.values()) connection.destroy();
     dialled.clear();
   };
-  const redial = setInterval(() => { for (const name of peers.keys()) dial(name); }, REDIAL_MS);
+  const dialAll = (): void => { for (const name of peers.keys()) dial(name); };
+  const redial = setInterval(dialAll, REDIAL_MS);
+  /** Says where we are (joining or alive) unless silent; a member also opens its links. */
+  const speak = (): void => {
+    if (silent) return;
+    send(joining ? 'joining' : 'alive');
+    if (!joining) dialAll();
+  };
 
   let previousTick = Date.now();
   let settledAt = 0;
@@ -228,29 +235,23 @@ function run(data: HeartbeatWorkerData, port: NonNullable<typeof parentPort>): v
       // for 50 ms. A crash while silent still closes them.
       if (message.silent && !silent) for (let i = 0; i < 3; i++) send('goodbye');
       silent = message.silent;
-      if (!silent) {
-        send(joining ? 'joining' : 'alive');
-        if (!joining) for (const name of peers.keys()) dial(name);
-      }
+      speak();
       return;
     }
     if (message.type === 'joining') {
       joining = message.joining;
-      if (!silent && !joining) {
-        send('alive');
-        for (const name of peers.keys()) dial(name);
-      }
+      if (!joining) speak();
       return;
     }
     if (message.type === 'keys') {
       keys = message.ring === undefined ? undefined : revive(message.ring);
-      for (const name of peers.keys()) dial(name);
+      dialAll();
       return;
     }
     if (message.type === 'peers') {
       peers = new Map(message.peers.filter(([name]) => name !== data.self).map(([name, address, slot]) => [name, { address, slot }]));
       for (const [name, connection] of dialled) if (peers.get(name) === undefined) connection.destroy();
-      for (const name of peers.keys()) dial(name);
+      dialAll();
       return post({ type: 'peers-applied', version: message.version });
     }
     clearInterval(sender);

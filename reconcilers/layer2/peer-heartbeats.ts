@@ -100,11 +100,6 @@ export class PeerHeartbeats {
     this.post({ type: 'joining', joining: false });
   }
 
-  /** Whether we are still joining (started, not yet answering). */
-  get isJoining(): boolean {
-    return this.joining;
-  }
-
   /** The shared secret (Secret memberlist, key secretkey), or undefined when it cannot be read: then no
    *  heartbeat is sent or accepted, and peers' liveness comes from their Leases alone. A new secret is
    *  adopted without a gap: the previous one is still accepted for a grace period. */
