@@ -19,7 +19,8 @@ import { repoRoot } from './fixtures.js';
 import { setEndpoints } from './lab/endpoints.js';
 import { kubectl, kubectlResult } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
-import { readPid, waitFor } from './lab/processes.js';
+import { waitFor } from './lab/processes.js';
+import { controllerPids, e2eLabMode } from './lab/programs.js';
 
 // make test sends 1,000 (about a minute); `make fuzz` sends 10,000 (COUNT=, SEED=).
 const COUNT = Number(process.env.L2LB_FUZZ_COUNT ?? '1000');
@@ -38,14 +39,14 @@ async function assignments(): Promise<Map<string, string>> {
   return new Map(items.map((s) => [s.metadata.name ?? '', (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).join(',')]));
 }
 
+/** Every controller process's RSS together: on the installed lab both replicas serve the webhook. */
 function controllerRssMb(): number {
-  const pid = readPid(join(paths.run, 'controller.pid'));
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024);
+  const kb = controllerPids().map((pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]));
+  return Math.round(kb.reduce((sum, n) => sum + n, 0) / 1024);
 }
 
 before(async () => {
-  await labUp(3, () => undefined);
+  await labUp(3, () => undefined, undefined, e2eLabMode());
   client = await KubeClient.create(loadKubeConfig(paths.kubeconfig), 'l2lb-e2e-admission-fuzz');
   kubectl('delete', 'services,endpointslices', '--all', '-n', NS, '--ignore-not-found', '--wait=true');
   const setUp = kubectlResult(['apply', '-f', '-'], `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NS}}\n---

@@ -18,6 +18,7 @@ import { failoverTrial, percentile, waitForSingleOwner, type FailoverKind } from
 import { kubectl, kubectlApply } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
 import { stopDaemon, waitFor } from './lab/processes.js';
+import { e2eLabMode } from './lab/programs.js';
 import { labNode } from './lab/topology.js';
 import { arpAnswers, arpOwners, nodeOfMac, Prober, servedBy } from './lab/wire.js';
 
@@ -27,7 +28,7 @@ const TRIALS = Number(process.env.L2LB_FAILOVER_TRIALS ?? '10');
 let client: KubeClient;
 
 before(async () => {
-  const lab = await labUp(3, () => undefined);
+  const lab = await labUp(3, () => undefined, undefined, e2eLabMode());
   client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-e2e-announcer');
   assert.equal(lab.nodes.length, 3);
 });
@@ -244,7 +245,7 @@ function apiServerControl(): { stopApiServer: () => Promise<void>; restart: () =
   return {
     stopApiServer: () => stopDaemon(join(paths.run, 'kube-apiserver.pid'), 'SIGKILL'),
     restart: async () => {
-      await labUp(3, () => undefined);
+      await labUp(3, () => undefined, undefined, e2eLabMode());
     },
   };
 }

@@ -17,6 +17,7 @@ import { badManifests } from './cases/bad-manifests.js';
 import { guideCapacity } from './cases/guide-pools.js';
 import { repoRoot } from './fixtures.js';
 import { labPaths, labUp } from './lab/lab.js';
+import { e2eLabMode } from './lab/programs.js';
 import { kubectl, kubectlResult } from './lab/kubectl.js';
 import { waitFor } from './lab/processes.js';
 
@@ -25,7 +26,7 @@ const guidesDir = join(repoRoot, 'config', 'samples', 'guides');
 let client: KubeClient;
 
 before(async () => {
-  await labUp(2, () => undefined);
+  await labUp(3, () => undefined, undefined, e2eLabMode());
   client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-e2e-api');
   removeAllConfig();
 });

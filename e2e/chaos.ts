@@ -11,7 +11,7 @@
 //   MINUTES=10 SEED=7 node dist/e2e/chaos.js
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../operator/kit/kube-client.js';
@@ -22,8 +22,9 @@ import { L2Watch, type WatchRound } from './lab/census.js';
 import { setEndpoints } from './lab/endpoints.js';
 import { seededRandom } from './lab/random.js';
 import { kubectl, kubectlApply } from './lab/kubectl.js';
-import { labPaths, labUp } from './lab/lab.js';
-import { readPid, stopDaemon, waitFor } from './lab/processes.js';
+import { labMode, labPaths, labUp, type LabMode } from './lab/lab.js';
+import { stopDaemon, waitFor } from './lab/processes.js';
+import { controllerPids, e2eLabMode, restartController, signalSpeaker, speakerBack, speakerLog, speakerPid } from './lab/programs.js';
 import { LAB_NET_NS, labNode, SEGMENT2_BRIDGE } from './lab/topology.js';
 
 export const FAULT_KINDS = [
@@ -106,9 +107,9 @@ function rssMb(pid: number | undefined): number {
 }
 
 function programs(): Array<{ program: string; pid: number | undefined }> {
-  const run = labPaths().run;
-  return [{ program: 'controller', pid: readPid(join(run, 'controller.pid')) },
-    ...NODES.map((node) => ({ program: `speaker ${node}`, pid: readPid(join(run, `announcer-${node}.pid`)) }))];
+  const controllers = controllerPids();
+  return [...controllers.map((pid, i) => ({ program: controllers.length === 1 ? 'controller' : `controller ${i + 1}`, pid })),
+    ...NODES.map((node) => ({ program: `speaker ${node}`, pid: speakerPid(node) }))];
 }
 
 async function speakerReady(node: string): Promise<void> {
@@ -122,23 +123,24 @@ async function speakerReady(node: string): Promise<void> {
   }, 60_000, 200);
 }
 
+/** Starts again what a fault stopped, in the mode the lab runs in. */
 async function reviveLab(): Promise<void> {
-  await labUp(NODES.length, () => undefined);
+  await labUp(NODES.length, () => undefined, undefined, labMode() ?? 'processes');
 }
 
 export async function inject(kind: FaultKind, node: string): Promise<void> {
   const run = labPaths().run;
   const n = labNode(Number(node.slice('lab-node-'.length)));
-  const speakerPid = (): number | undefined => readPid(join(run, `announcer-${node}.pid`));
   switch (kind) {
-    case 'speaker SIGKILL':
-      await stopDaemon(join(run, `announcer-${node}.pid`), 'SIGKILL');
-      await sleep(1_000); // the kubelet's restart delay, roughly
-      await reviveLab();
+    case 'speaker SIGKILL': {
+      const pid = signalSpeaker(node, 'SIGKILL');
+      await sleep(1_000); // the kubelet's restart delay, roughly (the lab's kubelets take at most that)
+      await speakerBack(node, pid);
       await speakerReady(node);
       return;
+    }
     case 'speaker SIGSTOP 2s': {
-      const pid = speakerPid();
+      const pid = speakerPid(node);
       if (pid !== undefined) signal([pid], 'SIGSTOP');
       await sleep(2_000);
       if (pid !== undefined) signal([pid], 'SIGCONT');
@@ -174,9 +176,7 @@ export async function inject(kind: FaultKind, node: string): Promise<void> {
       ip('-n', node, 'addr', 'add', `${n.eth1.ipv4}/24`, 'dev', 'eth1');
       return;
     case 'controller SIGKILL':
-      await stopDaemon(join(run, 'controller.pid'), 'SIGKILL');
-      await sleep(1_000);
-      await reviveLab();
+      await restartController('SIGKILL');
       return;
     case 'kube-apiserver restart':
       await stopDaemon(join(run, 'kube-apiserver.pid'), 'SIGTERM', 15_000);
@@ -228,8 +228,8 @@ export class ChaosField {
     readonly watchEth1: L2Watch,
   ) {}
 
-  static async open(): Promise<ChaosField> {
-    await labUp(NODES.length, () => undefined);
+  static async open(mode: LabMode): Promise<ChaosField> {
+    await labUp(NODES.length, () => undefined, undefined, mode);
     const client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-chaos');
     try {
       // No namespace controller in the lab: the namespace is kept, its contents deleted.
@@ -352,11 +352,10 @@ export function answerTimeline(rounds: readonly WatchRound[], ip: string, from: 
 function speakerLogLines(from: number, to: number, limit: number): Array<{ t: number; line: string }> {
   const lines: Array<{ t: number; line: string }> = [];
   for (const node of NODES) {
-    const file = join(labPaths().logs, `announcer-${node}.log`);
-    if (!existsSync(file)) continue;
-    for (const text of readFileSync(file, 'utf8').split('\n')) {
+    for (const text of speakerLog(node).split('\n')) {
       try {
-        const { ts, level, msg, component: _c, node: _n, ...rest } = JSON.parse(text) as Record<string, unknown>;
+        // A kubelet's log file prefixes each record with its time and stream.
+        const { ts, level, msg, component: _c, node: _n, ...rest } = JSON.parse(text.slice(text.indexOf('{'))) as Record<string, unknown>;
         const t = Date.parse(String(ts));
         if (level === 'debug' || !(t >= from && t < to)) continue;
         lines.push({ t, line: `${node} ${String(level)} ${String(msg)} ${JSON.stringify(rest)}` });
@@ -445,11 +444,11 @@ export function judgeRss(samples: readonly RssSample[]): Array<{ program: string
   }));
 }
 
-export async function runChaos(options: { minutes: number; seed: number; progress?: (line: string) => void }): Promise<ChaosReport> {
+export async function runChaos(options: { minutes: number; seed: number; mode: LabMode; progress?: (line: string) => void }): Promise<ChaosReport> {
   const say = options.progress ?? ((line: string) => console.log(line));
   const next = seededRandom(options.seed);
   say(`chaos: seed ${options.seed}, ${options.minutes} min; bringing the lab up`);
-  const field = await ChaosField.open();
+  const field = await ChaosField.open(options.mode);
   try {
     await sleep(2_000);
     const samples: RssSample[] = [sampleRss()];
@@ -513,7 +512,7 @@ export function formatReport(report: ChaosReport): string {
 if (isMainModule(import.meta.url)) {
   const minutes = Number(process.env.MINUTES ?? '10');
   const seed = process.env.SEED ? Number(process.env.SEED) : Date.now() % 100_000;
-  runChaos({ minutes, seed }).then((report) => {
+  runChaos({ minutes, seed, mode: e2eLabMode() }).then((report) => {
     console.log(formatReport(report));
     process.exit(report.passed ? 0 : 1);
   }).catch((error: unknown) => {

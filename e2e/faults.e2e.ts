@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChaosField, inject, nodeFault, type FaultKind, type FaultRecord } from './chaos.js';
 import { waitFor } from './lab/processes.js';
+import { e2eLabMode } from './lab/programs.js';
 
 const CASES: ReadonlyArray<{ kind: FaultKind; what: string }> = [
   { kind: 'speaker SIGSTOP 2s', what: 'the speaker stopped for 2 s, then continued' },
@@ -26,7 +27,7 @@ const QUIET_MS = 3_500;
 let field: ChaosField;
 
 before(async () => {
-  field = await ChaosField.open();
+  field = await ChaosField.open(e2eLabMode());
 });
 after(async () => {
   await field?.close();

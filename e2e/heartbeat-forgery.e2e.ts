@@ -23,6 +23,7 @@ import { setEndpoints } from './lab/endpoints.js';
 import { waitForSingleOwner } from './lab/failover.js';
 import { kubectl, kubectlApply } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
+import { e2eLabMode } from './lab/programs.js';
 import { LAB_CLIENT_NS, labNode } from './lab/topology.js';
 
 const NODES = ['lab-node-1', 'lab-node-2', 'lab-node-3'];
@@ -68,7 +69,7 @@ function judge(from: number, to: number): { others: number; unansweredMs: number
 }
 
 before(async () => {
-  await labUp(3, () => undefined);
+  await labUp(3, () => undefined, undefined, e2eLabMode());
   client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-e2e-forgery');
   owner = electOwner(IP, NODES)!;
   peers = NODES.filter((node) => node !== owner);

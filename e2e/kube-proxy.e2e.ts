@@ -11,6 +11,7 @@ import { KubeClient } from '../operator/kit/kube-client.js';
 import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
 import { Services, type KubeObject } from '../operator/kit/resources.js';
 import { labPaths, labUp } from './lab/lab.js';
+import { e2eLabMode } from './lab/programs.js';
 import { runningPid, waitFor } from './lab/processes.js';
 import { LAB_CLIENT_NS, labNode } from './lab/topology.js';
 
@@ -50,7 +51,7 @@ function curl(url: string): string {
 let client: KubeClient;
 
 before(async () => {
-  await labUp(2, (message) => process.stderr.write(`lab: ${message}\n`));
+  await labUp(3, (message) => process.stderr.write(`lab: ${message}\n`), undefined, e2eLabMode());
   client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-e2e-kube-proxy');
 });
 

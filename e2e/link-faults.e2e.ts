@@ -18,6 +18,7 @@ import { L2Watch, type WatchRound } from './lab/census.js';
 import { setEndpoints } from './lab/endpoints.js';
 import { kubectl, kubectlApply } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
+import { e2eLabMode } from './lab/programs.js';
 import { waitFor } from './lab/processes.js';
 
 const NODES = ['lab-node-1', 'lab-node-2', 'lab-node-3'];
@@ -57,7 +58,7 @@ async function ownerAloneAnswers(): Promise<void> {
 }
 
 before(async () => {
-  await labUp(3, () => undefined);
+  await labUp(3, () => undefined, undefined, e2eLabMode());
   client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-e2e-link-faults');
   owner = electOwner(V4, NODES)!;
   heir = electOwner(V4, NODES.filter((node) => node !== owner))!;

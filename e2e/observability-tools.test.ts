@@ -39,7 +39,7 @@ test('the guide\'s PrometheusRule becomes a rules file with the same three alert
 });
 
 test('the lab scrapes the guide\'s two jobs, each speaker named by its node', () => {
-  const config = load(prometheusConfig({ controller: '127.0.0.1:4000', speakers: new Map([['lab-node-1', '127.0.0.1:4001'], ['lab-node-2', '127.0.0.1:4002']]) }, '/x/rules.yaml')) as {
+  const config = load(prometheusConfig({ controllers: new Map([['controller', '127.0.0.1:4000']]), speakers: new Map([['lab-node-1', '127.0.0.1:4001'], ['lab-node-2', '127.0.0.1:4002']]) }, '/x/rules.yaml')) as {
     scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[]; labels: Record<string, string> }> }>;
   };
   assert.deepEqual(config.scrape_configs.map((c) => c.job_name), ['metallb-controller', 'metallb-speaker']);

@@ -6,10 +6,14 @@
 //    and under the status write the winning speaker's announce (plan, election, responder add, each
 //    gratuitous round an event);
 //  - a SIGKILL failover is a trace of the successor's: failover (peer declared dead) → announce → ….
+// On the installed lab tracing is turned on as its users would (OTEL_EXPORTER_OTLP_ENDPOINT on both
+// workloads), and a controller that stops answering is a frozen one: a killed one is back from its
+// kubelet within a second, before the 2 s scrape could notice.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../operator/kit/kube-client.js';
 import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
 import { Services, type KubeObject } from '../operator/kit/resources.js';
@@ -18,24 +22,48 @@ import { setEndpoints } from './lab/endpoints.js';
 import { kubectl } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
 import { promAlerts, promQuery, spanTree, tracesOf, type TraceSpan } from './lab/telemetry.js';
-import { ensureAnnouncers, ensureController, operatorPorts } from './lab/operator.js';
-import { runningPid, stopDaemon, waitFor } from './lab/processes.js';
+import { ensureController, operatorPorts } from './lab/operator.js';
+import { stopDaemon, waitFor } from './lab/processes.js';
 import { waitForSingleOwner } from './lab/failover.js';
+import { controllerPids, e2eLabMode, signalSpeaker, speakerBack } from './lab/programs.js';
+import { L2Watch } from './lab/census.js';
 import { electOwner } from '../reconcilers/layer2/election.js';
 
 const NS = 'metallb-system';
 const TEST_LABEL = 'l2lb-e2e=observability';
+const NODES = ['lab-node-1', 'lab-node-2', 'lab-node-3'];
+const installed = e2eLabMode() === 'cluster';
 let client: KubeClient;
 
 before(async () => {
-  await labUp(2, () => undefined);
+  await labUp(NODES.length, () => undefined, undefined, e2eLabMode());
   client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-e2e-observability');
   reset();
+  if (installed) await traced(true);
 });
-after(() => {
+after(async () => {
   reset();
+  if (installed) await traced(false);
   client?.close();
 });
+
+/** Tracing turned on or off on the installed l2lb as its users would: OpenTelemetry's standard variable
+ *  on both workloads, the speakers' at their node's loopback and the controller's at its node's address
+ *  (status.hostIP), where the lab's OTLP relays listen. */
+async function traced(on: boolean): Promise<void> {
+  if (on) {
+    kubectl('set', 'env', '-n', NS, 'daemonset/speaker', 'OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318');
+    kubectl('patch', 'deployment', 'controller', '-n', NS, '--type=json', '-p', JSON.stringify([
+      { op: 'add', path: '/spec/template/spec/containers/0/env/-', value: { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } } },
+      { op: 'add', path: '/spec/template/spec/containers/0/env/-', value: { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://$(HOST_IP):4318' } },
+    ]));
+  } else {
+    kubectl('set', 'env', '-n', NS, 'daemonset/speaker', 'OTEL_EXPORTER_OTLP_ENDPOINT-');
+    kubectl('set', 'env', '-n', NS, 'deployment/controller', 'OTEL_EXPORTER_OTLP_ENDPOINT-', 'HOST_IP-');
+  }
+  for (const workload of ['daemonset/speaker', 'deployment/controller']) kubectl('rollout', 'status', '-n', NS, workload, '--timeout=180s');
+  await labUp(NODES.length, () => undefined, undefined, 'cluster'); // the new controller Pods become Prometheus's targets
+}
 
 function reset(): void {
   kubectl('delete', 'services', '-n', 'default', '-l', TEST_LABEL, '--wait=true');
@@ -74,30 +102,34 @@ test('a pool past 90%: the guide\'s MetalLBPoolExhausted expression returns it, 
 });
 
 test('every speaker is scraped as job metallb-speaker, named by its node, with MetalLB\'s and memberlist series', async () => {
-  await waitFor('both speakers up', async () => (await promQuery('up{job="metallb-speaker"} == 1')).length === 2, 30_000, 500);
+  await waitFor('every speaker up', async () => (await promQuery('up{job="metallb-speaker"} == 1')).length === NODES.length, 30_000, 500);
   const instances = (await promQuery('up{job="metallb-speaker"}')).map((s) => s.metric.instance).sort();
-  assert.deepEqual(instances, ['lab-node-1', 'lab-node-2']);
-  await waitFor('memberlist peer gauges', async () => (await promQuery('l2lb_memberlist_peers_alive')).length === 2, 30_000, 500);
+  assert.deepEqual(instances, NODES);
+  await waitFor('memberlist peer gauges', async () => (await promQuery('l2lb_memberlist_peers_alive')).length === NODES.length, 30_000, 500);
 });
 
-test('a killed controller is up{job="metallb-controller"} == 0', async () => {
+test(installed ? 'a frozen controller is up{job="metallb-controller"} == 0' : 'a killed controller is up{job="metallb-controller"} == 0', async () => {
   const paths = labPaths();
-  await waitFor('the controller scraped up', async () => (await promQuery('up{job="metallb-controller"} == 1')).length === 1, 30_000, 500);
-  await stopDaemon(join(paths.run, 'controller.pid'), 'SIGKILL');
+  const replicas = controllerPids().length;
+  await waitFor('the controller scraped up', async () => (await promQuery('up{job="metallb-controller"} == 1')).length === replicas, 30_000, 500);
+  const frozen = installed ? controllerPids() : [];
+  if (installed) for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+  else await stopDaemon(join(paths.run, 'controller.pid'), 'SIGKILL');
   try {
     await waitFor('up{job="metallb-controller"} to read 0', async () =>
       (await promQuery('up{job="metallb-controller"}')).some((s) => s.value[1] === '0'), 20_000, 500);
   } finally {
-    ensureController(paths, await operatorPorts(join(paths.root, 'operator-ports.json')));
+    if (installed) for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    else ensureController(paths, await operatorPorts(join(paths.root, 'operator-ports.json')));
   }
-  await waitFor('the controller scraped up again', async () => (await promQuery('up{job="metallb-controller"} == 1')).length === 1, 60_000, 500);
+  await waitFor('the controller scraped up again', async () => (await promQuery('up{job="metallb-controller"} == 1')).length === replicas, 60_000, 500);
 });
 
 test('a created Service is one trace across l2lb-controller and l2lb-speaker in Jaeger', async () => {
   await createPool('obs-trace', ['192.168.1.238']);
   const since = new Date(Date.now() - 1000);
   await client.create(Services, lbService('obs-traced', 'obs-trace'));
-  await setEndpoints(client, 'default', 'obs-traced', [{ node: 'lab-node-1' }, { node: 'lab-node-2' }]);
+  await setEndpoints(client, 'default', 'obs-traced', NODES.map((node) => ({ node })));
   let found: TraceSpan[] | undefined;
   // The speaker's announce span ends (and is exported) after its last gratuitous round, 2 s after its
   // children: wait for it, not just for the first speaker span.
@@ -120,19 +152,20 @@ test('a created Service is one trace across l2lb-controller and l2lb-speaker in 
 test('a SIGKILL failover is one trace of the successor: failover (peer declared dead) → announce → election, responder add, gratuitous rounds', async () => {
   await createPool('obs-failover', ['192.168.1.239']);
   await client.create(Services, lbService('obs-failover', 'obs-failover'));
-  await setEndpoints(client, 'default', 'obs-failover', [{ node: 'lab-node-1' }, { node: 'lab-node-2' }]);
+  await setEndpoints(client, 'default', 'obs-failover', NODES.map((node) => ({ node })));
   const ip = '192.168.1.239';
-  const nodes = ['lab-node-1', 'lab-node-2'];
-  const owner = electOwner(ip, nodes)!;
-  const successor = nodes.find((n) => n !== owner)!;
+  const owner = electOwner(ip, NODES)!;
+  const successor = electOwner(ip, NODES.filter((n) => n !== owner))!;
   await waitForSingleOwner(ip, owner);
-  const paths = labPaths();
-  const pidFile = join(paths.run, `announcer-${owner}.pid`);
+  await sleep(2_500); // the owner's gratuitous rounds are over
+  // Watched every 20 ms: on the installed lab the kubelet restarts the owner within a second or two.
+  const watch = new L2Watch([ip], { intervalMs: 20 });
   const since = new Date(Date.now() - 1000);
-  await stopDaemon(pidFile, 'SIGKILL');
+  const killed = Date.now();
+  const pid = signalSpeaker(owner, 'SIGKILL');
   let found: TraceSpan[] | undefined;
   try {
-    await waitForSingleOwner(ip, successor);
+    await waitFor(`${successor} to answer ${ip} alone`, () => watch.rounds.some((round) => round.t >= killed && (round.answers.get(ip) ?? []).join() === successor), 10_000, 50);
     await waitFor(`a failover trace from ${successor}`, async () => {
       for (const spans of (await tracesOf('l2lb-speaker', since, 'failover')).values()) {
         // Root and announce end after the last gratuitous round, possibly in different export batches.
@@ -141,7 +174,8 @@ test('a SIGKILL failover is one trace of the successor: failover (peer declared 
       return found !== undefined;
     }, 45_000, 1000);
   } finally {
-    if (runningPid(pidFile) === undefined) ensureAnnouncers(paths, [owner]);
+    await watch.stop();
+    await speakerBack(owner, pid);
   }
   const spans = found ?? [];
   console.log(`failover trace:\n  ${spanTree(spans).join('\n  ')}`);

@@ -13,9 +13,9 @@ import { ALLOCATED_CONDITION, type Service } from '../reconcilers/services.js';
 import { repoRoot } from './fixtures.js';
 import { labPaths, labUp } from './lab/lab.js';
 import { kubectl, kubectlResult } from './lab/kubectl.js';
-import { restartController } from './lab/operator.js';
 import { deleteAllOf } from './lab/scale.js';
 import { waitFor } from './lab/processes.js';
+import { e2eLabMode, restartController } from './lab/programs.js';
 
 const guides = join(repoRoot, 'config', 'samples', 'guides');
 const guideServices = join(repoRoot, 'config', 'samples', 'guide-services');
@@ -23,7 +23,7 @@ const TEST_LABEL = 'l2lb-e2e=services';
 let client: KubeClient;
 
 before(async () => {
-  await labUp(2, () => undefined);
+  await labUp(3, () => undefined, undefined, e2eLabMode());
   client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-e2e-services');
 });
 beforeEach(() => reset());
@@ -139,11 +139,10 @@ test('10 controller restarts with 1,000 Services present change no address', asy
   console.log(`1,000 Services created in ${created - t0} ms, all assigned ${Date.now() - created} ms later`);
   const before = await assignments();
   assert.equal(new Set(before.values()).size, 1000, 'every Service has its own address');
-  const paths = labPaths();
   const timings: string[] = [];
   for (let restart = 1; restart <= 10; restart++) {
     const t0 = Date.now();
-    await restartController(paths, restart % 2 === 0 ? 'SIGTERM' : 'SIGKILL');
+    await restartController(restart % 2 === 0 ? 'SIGTERM' : 'SIGKILL');
     const t1 = Date.now();
     // A Service created after the restart proves the new controller reconciles (after restoring).
     const probe = `probe-${restart}`;

@@ -60,7 +60,8 @@ test('the Secret and the caBundle round-trip what they hold', () => {
 
 describe('nextRotationStep: one decision', () => {
   const facts = (overrides: Partial<RotationFacts>): RotationFacts => ({
-    now: NOW, stored: { current: pair(1) }, currentUsable: true, renewAt: NOW + 1000, bundles: [[pair(1).caCert]], settleMs: SETTLE, ...overrides,
+    now: NOW, stored: { current: pair(1) }, currentUsable: true, expiresAt: NOW + 10 * SETTLE, nextUsable: true, renewAt: NOW + 1000,
+    bundles: [[pair(1).caCert]], settleMs: SETTLE, ...overrides,
   });
   const rows: Array<{ name: string; facts: Partial<RotationFacts>; expected: RotationStep }> = [
     { name: 'nothing stored: mint and serve at once (nothing to overlap with)', facts: { stored: {} }, expected: { step: 'mint-first' } },
@@ -77,6 +78,18 @@ describe('nextRotationStep: one decision', () => {
     { name: 'next staged and trusted, settling: wait',
       facts: { stored: { current: pair(1), next: { ...pair(2), since: NOW - 10 } }, bundles: [[pair(2).caCert, pair(1).caCert]] },
       expected: { step: 'wait', untilMs: NOW - 10 + SETTLE } },
+    { name: 'next staged and trusted, the current pair expiring before the settle ends: wake at its expiry',
+      facts: { stored: { current: pair(1), next: { ...pair(2), since: NOW - 10 } }, bundles: [[pair(2).caCert, pair(1).caCert]], expiresAt: NOW + 5 },
+      expected: { step: 'wait', untilMs: NOW + 5 } },
+    { name: 'the current pair expired while the next, already trusted, settled: promote at once (waiting refuses every admission)',
+      facts: { stored: { current: pair(1), next: { ...pair(2), since: NOW - 10 } }, bundles: [[pair(1).caCert, pair(2).caCert]], currentUsable: false },
+      expected: { step: 'promote' } },
+    { name: 'the current pair expired and the next is not trusted yet: mint at once',
+      facts: { stored: { current: pair(1), next: { ...pair(2), since: NOW - 10 } }, bundles: [[pair(1).caCert]], currentUsable: false },
+      expected: { step: 'mint-first' } },
+    { name: 'the current pair and the staged one both expired: mint at once',
+      facts: { stored: { current: pair(1), next: { ...pair(2), since: NOW - 10 } }, bundles: [[pair(1).caCert, pair(2).caCert]], currentUsable: false, nextUsable: false },
+      expected: { step: 'mint-first' } },
     { name: 'next staged, trusted and settled: promote',
       facts: { stored: { current: pair(1), next: { ...pair(2), since: NOW - SETTLE } }, bundles: [[pair(1).caCert, pair(2).caCert]] },
       expected: { step: 'promote' } },
@@ -121,6 +134,7 @@ test('three rotations end to end: the API server trusts every certificate any re
   while (minted < 4) {
     const step = nextRotationStep({
       now, stored, currentUsable: stored.current !== undefined, bundles: [bundle], settleMs: SETTLE,
+      expiresAt: stored.current === undefined ? 0 : (mintedAt.get(stored.current.cert) ?? 0) + lifeMs, nextUsable: stored.next !== undefined,
       renewAt: stored.current === undefined ? 0 : (mintedAt.get(stored.current.cert) ?? 0) + (2 * lifeMs) / 3,
     });
     steps.push(step.step);

@@ -12,7 +12,9 @@
 //                   old CA stays in caBundle as "retiring", for replicas that have not swapped yet;
 //   drop-retired    after settleMs more: the old CA leaves the Secret, then (publish-bundle) the caBundle.
 // Only when there is no usable certificate at all (first start, or one destroyed) is a pair minted and
-// served at once: there is nothing valid to overlap with.
+// served at once: there is nothing valid to overlap with. A current pair that expires while the next one
+// settles (a life shorter than the settle time, or a leader away that long) gives way to the next at
+// once if the API server trusts it already: waiting out the settle would refuse every admission.
 
 import { X509Certificate } from 'node:crypto';
 import type { Reconciler, Result } from '../operator/kit/controller.js';
@@ -124,6 +126,10 @@ export interface RotationFacts {
   readonly stored: StoredCertificates;
   /** Whether the current pair can be served at all (readable, unexpired, with every required name). */
   readonly currentUsable: boolean;
+  /** When the current serving certificate expires: no wait outlasts it. */
+  readonly expiresAt: number;
+  /** Whether the staged next pair, if there is one, can be served. */
+  readonly nextUsable: boolean;
   /** When the current serving certificate is due for renewal. */
   readonly renewAt: number;
   /** The CAs each webhook of the configuration trusts; undefined when there is no configuration. */
@@ -145,20 +151,20 @@ const sameSet = (a: readonly string[], b: readonly string[]): boolean =>
 /** The one thing to do next; see the top of this file for the phases. */
 export function nextRotationStep(facts: RotationFacts): RotationStep {
   const { stored, now, settleMs } = facts;
-  if (stored.current === undefined || !facts.currentUsable) return { step: 'mint-first' };
+  if (stored.current === undefined) return { step: 'mint-first' };
+  const bundle = desiredBundle(stored);
+  const trusted = facts.bundles === undefined || facts.bundles.every((cas) => sameSet(cas.map((ca) => ca.trim()), bundle));
+  if (!facts.currentUsable) return stored.next !== undefined && facts.nextUsable && trusted ? { step: 'promote' } : { step: 'mint-first' };
   // The bundle first, always: nothing is promoted, and no CA dropped, until the API server's trust
   // matches what the Secret says may be served.
-  const bundle = desiredBundle(stored);
-  if (facts.bundles !== undefined && facts.bundles.some((trusted) => !sameSet(trusted.map((ca) => ca.trim()), bundle))) {
-    return { step: 'publish-bundle', bundle };
-  }
+  if (!trusted) return { step: 'publish-bundle', bundle };
   if (stored.next !== undefined) {
     const ready = stored.next.since + settleMs;
-    return now >= ready ? { step: 'promote' } : { step: 'wait', untilMs: ready };
+    return now >= ready ? { step: 'promote' } : { step: 'wait', untilMs: Math.min(ready, facts.expiresAt) };
   }
   if (stored.retired !== undefined) {
     const ready = stored.retired.since + settleMs;
-    return now >= ready ? { step: 'drop-retired' } : { step: 'wait', untilMs: ready };
+    return now >= ready ? { step: 'drop-retired' } : { step: 'wait', untilMs: Math.min(ready, facts.expiresAt) };
   }
   return facts.renewAt <= now ? { step: 'stage-next' } : { step: 'wait', untilMs: facts.renewAt };
 }
@@ -185,6 +191,16 @@ export function renewalTime(certificates: WebhookCertificates | undefined, requi
     return new Date(to - (to - minted) / 3);
   } catch {
     return new Date(0);
+  }
+}
+
+/** When a pair's serving certificate expires; 0 when it cannot be read. */
+export function expiryTime(certificates: WebhookCertificates | undefined): number {
+  if (certificates === undefined) return 0;
+  try {
+    return Date.parse(new X509Certificate(certificates.cert).validTo);
+  } catch {
+    return 0;
   }
 }
 
@@ -219,6 +235,8 @@ export class WebhookCertificateReconciler implements Reconciler {
       now,
       stored,
       currentUsable: usable(stored.current, names, now),
+      expiresAt: expiryTime(stored.current),
+      nextUsable: usable(stored.next, names, now),
       renewAt: renewalTime(stored.current, names).getTime(),
       bundles: configuration?.webhooks?.map((webhook) => bundleCertificates(webhook.clientConfig?.caBundle)),
       settleMs: this.config.settleMs ?? DEFAULT_SETTLE_MS,

@@ -123,6 +123,10 @@ imageGCLowThresholdPercent: 99
 evictionHard: {memory.available: "1Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
 localStorageCapacityIsolation: false
 maxPods: 30
+# A crashed container is restarted within 1 s, not after a back-off doubling to 5 min: the failover
+# scenarios kill the same speaker ten times in a row, each expecting its kubelet to bring it back.
+featureGates: {KubeletCrashLoopBackOffMax: true}
+crashLoopBackOff: {maxContainerRestartPeriod: 1s}
 `;
 }
 
@@ -279,7 +283,7 @@ export function ensureServiceRelay(paths: ClusterPaths, node: LabNode): void {
   if (runningPid(pidFile) !== undefined) return;
   startDaemon({
     name: `service-relay-${node.name}`, command: process.execPath, netns: node.name,
-    args: [join(repoRoot, 'dist', 'e2e', 'lab', 'relay.js'), '--listen', `tcp:${KUBERNETES_SERVICE_IP}:443`, '--connect', `unix:${paths.apiSocket}`],
+    args: [join(repoRoot, 'dist', 'e2e', 'lab', 'relay.js'), '--listen', `tcp:${KUBERNETES_SERVICE_IP}:443`, '--connect', `unix:${paths.apiSocket}`, '--log-connections'],
     logFile: join(paths.logs, `service-relay-${node.name}.log`), pidFile,
   });
 }

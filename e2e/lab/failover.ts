@@ -2,12 +2,10 @@
 // the owner (SIGKILL of its announcer, SIGTERM, or cordon) and time how long until a request is
 // answered by another node. Shared by the e2e tests (which bound it) and `make bench` (which reports it).
 
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { kubectl } from './kubectl.js';
-import { labPaths } from './lab.js';
-import { ensureAnnouncers } from './operator.js';
-import { readPid, runningPid, waitFor } from './processes.js';
+import { speakerBack, speakerPid } from './programs.js';
+import { waitFor } from './processes.js';
 import { arpOwners, type Prober, type ProbeSample } from './wire.js';
 
 export type FailoverKind = 'SIGKILL' | 'SIGTERM' | 'cordon';
@@ -50,23 +48,21 @@ export async function waitForSingleOwner(ip: string, owner: string, timeoutMs = 
 }
 
 export async function failoverTrial(kind: FailoverKind, ip: string, owner: string, prober: Prober): Promise<FailoverTrial> {
-  const paths = labPaths();
-  const pidFile = join(paths.run, `announcer-${owner}.pid`);
   await waitFor(`${owner}'s traffic`, () => prober.samples.at(-1)?.node === owner, 10_000, 20);
+  // Found before the clock starts: on the cluster lab finding a container's process takes a few ms.
+  const pid = kind === 'cordon' ? undefined : speakerPid(owner);
+  if (kind !== 'cordon' && pid === undefined) throw new Error(`no speaker runs on ${owner}`);
   const started = Date.now();
-  if (kind === 'cordon') kubectl('cordon', owner);
-  else process.kill(readPid(pidFile) ?? 0, kind);
+  if (pid === undefined) kubectl('cordon', owner);
+  else process.kill(pid, kind);
   await waitFor(`a node other than ${owner} to answer ${ip}`, () =>
     prober.since(started).some((s) => s.node !== undefined && s.node !== owner), 10_000, 10);
   const window = prober.since(started);
   const first = window.find((s) => s.node !== undefined && s.node !== owner)!;
   const { lost, resetAtSwitch } = failedRequests(window, first);
   // Give the owner back, and let it settle before the next trial.
-  if (kind === 'cordon') kubectl('uncordon', owner);
-  else {
-    await waitFor(`${owner}'s announcer to exit`, () => runningPid(pidFile) === undefined, 10_000, 20);
-    ensureAnnouncers(paths, [owner]);
-  }
+  if (pid === undefined) kubectl('uncordon', owner);
+  else await speakerBack(owner, pid);
   await waitForSingleOwner(ip, owner);
   await waitFor(`${owner} to serve again`, () => prober.samples.at(-1)?.node === owner, 10_000, 20);
   await sleep(SETTLE_MS);

@@ -13,9 +13,9 @@ import { writeServiceAccountKubeconfig } from './credentials.js';
 import { ensureKubeProxies } from './kube-proxy.js';
 import { ensureClient, ensureNode, ensureSegments, listLabNamespaces, removeAllLabNamespaces, removeNode } from './network.js';
 import { run, runningPid, startDaemon, stopDaemon, waitFor } from './processes.js';
-import { LAB_CLIENT_NS, LAB_NET_NS, labNode, labNodes, NODE_API_PORT, type LabNode } from './topology.js';
+import { LAB_CLIENT_NS, LAB_CONTROL_PLANE_NS, LAB_NET_NS, labNode, labNodes, NODE_API_PORT, type LabNode } from './topology.js';
 import { ensureAnnouncers, ensureController, ensureOperatorConfig, operatorPorts } from './operator.js';
-import { ensureObservability } from './observability.js';
+import { CONTROLLER_METRICS_PORT, ensureObservability, type ControllerTarget } from './observability.js';
 import { clusterDown, ensureCluster } from './cluster.js';
 
 export interface LabPaths {
@@ -112,23 +112,36 @@ export async function labUp(nodeCount: number, progress: Progress, paths = labPa
   }
   if (!cluster) progress(`Node objects: ${nodes.map((n) => n.name).join(', ')}`);
   // kube-proxy's part (the VIPs on kube-ipvs0, HTTP on port 80), emulated: see kube-proxy.ts.
+  const observe = async (controllers: ReadonlyMap<string, ControllerTarget>): Promise<void> => {
+    const observed = await ensureObservability({ paths, nodes: nodes.map((n) => n.name), controllers,
+      ...(cluster ? { nodeAddresses: new Map(nodes.map((n) => [n.name, n.eth0.ipv4])) } : {}),
+      prometheusBin: fixtureBin('prometheus'), jaegerBin: fixtureBin('jaeger') });
+    if (observed.length > 0) progress(`observability: ${observed.join(', ')} (Prometheus 127.0.0.1:9090, OTLP 127.0.0.1:4318, Jaeger query 127.0.0.1:16686)`);
+  };
   if (cluster) {
     await ensureCluster({ paths, plane, nodes, kubeBin, kubeconfig: paths.kubeconfig, peer: mode === 'metallb' ? 'metallb' : 'l2lb' }, progress);
     await ensureKubeProxies(paths, plane, kubeBin, nodes);
+    await observe(installedControllers(paths, kubeBin));
     writeEnv(paths, nodeCount, kubeBin, etcdBin, mode);
     return { paths, plane, nodes, kubeBin };
   }
   ensureOperatorAccounts(paths, plane, kubeBin);
   await ensureKubeProxies(paths, plane, kubeBin, nodes);
-  const observed = await ensureObservability({ paths, nodes: nodes.map((n) => n.name),
-    controllerHttpPort: (await operatorPorts(join(paths.root, 'operator-ports.json'))).controllerHttp,
-    prometheusBin: fixtureBin('prometheus'), jaegerBin: fixtureBin('jaeger') });
-  if (observed.length > 0) progress(`observability: ${observed.join(', ')} (Prometheus 127.0.0.1:9090, OTLP 127.0.0.1:4318, Jaeger query 127.0.0.1:16686)`);
+  const controllerHttp = (await operatorPorts(join(paths.root, 'operator-ports.json'))).controllerHttp;
+  await observe(new Map([['controller', { address: `127.0.0.1:${controllerHttp}` }]]));
   await ensureOperator(paths, kubeBin, progress);
   const announcers = ensureAnnouncers(paths, nodes.map((n) => n.name));
   if (announcers.length > 0) progress(`announcers: ${announcers.join(', ')}`);
   writeEnv(paths, nodeCount, kubeBin, etcdBin, mode);
   return { paths, plane, nodes, kubeBin };
+}
+
+/** The installed controller's running Pods, each reached at its Pod IP from the control-plane namespace. */
+function installedControllers(paths: LabPaths, kubeBin: string): Map<string, ControllerTarget> {
+  const pods = JSON.parse(run(join(kubeBin, 'kubectl'), [`--kubeconfig=${paths.kubeconfig}`, 'get', 'pods', '-n', 'metallb-system',
+    '-l', 'component=controller', '-o', 'json'])) as { items: Array<{ metadata: { name: string; deletionTimestamp?: string }; status: { podIP?: string } }> };
+  return new Map(pods.items.filter((pod) => pod.status.podIP !== undefined && pod.metadata.deletionTimestamp === undefined)
+    .map((pod) => [pod.metadata.name, { address: `${pod.status.podIP}:${CONTROLLER_METRICS_PORT}`, netns: LAB_CONTROL_PLANE_NS }]));
 }
 
 function ensureApiRelay(paths: LabPaths, plane: ControlPlane): void {

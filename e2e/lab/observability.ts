@@ -9,6 +9,11 @@
 // Spans go the other way: a relay in each node serves 127.0.0.1:4318 from a socket the host relays to
 // Jaeger, so every program exports to the same OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318.
 //
+// On the cluster lab the speakers are host-network Pods, reached the same way. The controller's replicas
+// are on the Pod network, out of the host's reach: each is scraped through a relay in the control-plane
+// namespace (which routes the Pod subnets), named by its Pod; and each node's OTLP relay also listens on
+// the node's address, which a Pod reaches as its status.hostIP.
+//
 // The guide's PrometheusRule (config/prometheus/prometheus-rule.yaml) is loaded as a rules file with every
 // `for` shortened, so a test sees pending and firing in seconds rather than minutes.
 
@@ -29,6 +34,8 @@ export const LAB_OBSERVABILITY_PORTS: ObservabilityPorts = { prometheus: 9090, o
 export const LAB_ALERT_FOR = '10s';
 /** Where each speaker serves metrics inside its node's namespace. */
 export const SPEAKER_METRICS_PORT = 7472;
+/** Where an installed controller serves metrics in its Pod (config/manager/controller.yaml). */
+export const CONTROLLER_METRICS_PORT = 7472;
 
 export interface ObservabilityPaths {
   readonly root: string;
@@ -36,11 +43,19 @@ export interface ObservabilityPaths {
   readonly logs: string;
 }
 
+/** Where a controller serves metrics: a host:port, reached from `netns` when it is given. */
+export interface ControllerTarget {
+  readonly address: string;
+  readonly netns?: string;
+}
+
 export interface ObservabilityOptions {
   readonly paths: ObservabilityPaths;
   readonly nodes: readonly string[];
-  /** The controller's health/metrics port on the host's loopback. */
-  readonly controllerHttpPort: number;
+  /** Instance name → where that controller serves metrics. */
+  readonly controllers: ReadonlyMap<string, ControllerTarget>;
+  /** Node → its address, on which its OTLP relay also listens (the cluster lab's Pods). */
+  readonly nodeAddresses?: ReadonlyMap<string, string>;
   readonly ports?: ObservabilityPorts;
   /** Directory holding `prometheus` (e2e/fixtures/build.sh prometheus). */
   readonly prometheusBin: string;
@@ -70,7 +85,8 @@ export function rulesFileFrom(prometheusRuleYaml: string, forOverride?: string):
 }
 
 export interface ScrapeTargets {
-  readonly controller: string;
+  /** instance → host:port reaching that controller. */
+  readonly controllers: ReadonlyMap<string, string>;
   /** node name → host:port reaching that node's speaker. */
   readonly speakers: ReadonlyMap<string, string>;
 }
@@ -84,7 +100,7 @@ export function prometheusConfig(targets: ScrapeTargets, rulesFile: string): str
     scrape_configs: [
       {
         job_name: 'metallb-controller',
-        static_configs: [{ targets: [targets.controller], labels: { node: 'controller' } }],
+        static_configs: [...targets.controllers].map(([instance, target]) => ({ targets: [target], labels: { node: instance } })),
         relabel_configs: nodeAsInstance,
       },
       {
@@ -130,13 +146,13 @@ function ensureRelay(paths: ObservabilityPaths, name: string, listen: string, co
   });
 }
 
-/** Host loopback ports of the speakers' metrics relays, kept across `up`s so Prometheus's targets stay. */
-async function speakerPorts(paths: ObservabilityPaths, nodes: readonly string[]): Promise<Map<string, number>> {
-  const file = join(paths.root, 'speaker-metrics-ports.json');
+/** Host loopback ports of metrics relays by name, kept across `up`s so Prometheus's targets stay. */
+async function relayPorts(paths: ObservabilityPaths, kind: string, names: readonly string[]): Promise<Map<string, number>> {
+  const file = join(paths.root, `${kind}-metrics-ports.json`);
   const known = new Map<string, number>(existsSync(file) ? Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>) : []);
-  for (const node of nodes) if (!known.has(node)) known.set(node, await freePort());
+  for (const name of names) if (!known.has(name)) known.set(name, await freePort());
   writeFileSync(file, JSON.stringify(Object.fromEntries(known)));
-  return new Map(nodes.map((node) => [node, known.get(node) ?? 0]));
+  return new Map(names.map((name) => [name, known.get(name) ?? 0]));
 }
 
 async function httpOk(url: string): Promise<boolean> {
@@ -169,9 +185,25 @@ export async function ensureObservability(options: ObservabilityOptions): Promis
   const otlpSocket = join(paths.run, 'otlp.sock');
   ensureRelay(paths, 'otlp-relay', `unix:${otlpSocket}`, `tcp:127.0.0.1:${ports.otlp}`);
   for (const node of nodes) ensureRelay(paths, `otlp-relay-${node}`, `tcp:127.0.0.1:${ports.otlp}`, `unix:${otlpSocket}`, node);
+  for (const [node, address] of options.nodeAddresses ?? []) ensureRelay(paths, `otlp-relay-pods-${node}`, `tcp:${address}:${ports.otlp}`, `unix:${otlpSocket}`, node);
+
+  const controllers = new Map<string, string>();
+  const reached = [...options.controllers].filter(([, target]) => target.netns !== undefined).map(([name]) => name);
+  const controllerPorts = await relayPorts(paths, 'controller', reached);
+  for (const [name, target] of options.controllers) {
+    const port = controllerPorts.get(name);
+    if (target.netns === undefined || port === undefined) {
+      controllers.set(name, target.address);
+      continue;
+    }
+    const socket = join(paths.run, `metrics-${name}.sock`);
+    ensureRelay(paths, `metrics-relay-${name}`, `unix:${socket}`, `tcp:${target.address}`, target.netns);
+    ensureRelay(paths, `metrics-relay-host-${name}`, `tcp:127.0.0.1:${port}`, `unix:${socket}`);
+    controllers.set(name, `127.0.0.1:${port}`);
+  }
 
   const speakers = new Map<string, string>();
-  for (const [node, port] of await speakerPorts(paths, nodes)) {
+  for (const [node, port] of await relayPorts(paths, 'speaker', nodes)) {
     const socket = join(paths.run, `metrics-${node}.sock`);
     ensureRelay(paths, `metrics-relay-${node}`, `unix:${socket}`, `tcp:127.0.0.1:${SPEAKER_METRICS_PORT}`, node);
     ensureRelay(paths, `metrics-relay-host-${node}`, `tcp:127.0.0.1:${port}`, `unix:${socket}`);
@@ -181,7 +213,7 @@ export async function ensureObservability(options: ObservabilityOptions): Promis
   const rules = join(dir, 'metallb-alerts.rules.yaml');
   writeFileSync(rules, rulesFileFrom(readFileSync(join(repoRoot, 'config', 'prometheus', 'prometheus-rule.yaml'), 'utf8'), LAB_ALERT_FOR));
   const config = join(dir, 'prometheus.yml');
-  const wanted = prometheusConfig({ controller: `127.0.0.1:${options.controllerHttpPort}`, speakers }, rules);
+  const wanted = prometheusConfig({ controllers, speakers }, rules);
   const changed = !existsSync(config) || readFileSync(config, 'utf8') !== wanted;
   writeFileSync(config, wanted);
   const prometheusPid = join(paths.run, 'prometheus.pid');
@@ -194,7 +226,7 @@ export async function ensureObservability(options: ObservabilityOptions): Promis
     });
     started.push('prometheus');
   } else if (changed) {
-    // More nodes than last time: new targets, same process.
+    // More nodes, or other controller Pods, than last time: new targets, same process.
     await fetch(`http://127.0.0.1:${ports.prometheus}/-/reload`, { method: 'POST' }).catch(() => undefined);
   }
   await waitFor('Prometheus ready', () => httpOk(`http://127.0.0.1:${ports.prometheus}/-/ready`), 60_000, 250);

@@ -4,7 +4,8 @@
 // on the node's own 127.0.0.1:6443. TLS passes through untouched.
 //   node relay.js --listen tcp:127.0.0.1:6443 --connect unix:/path/api.sock
 //   node relay.js --listen unix:/path/api.sock --connect tcp:127.0.0.1:34567
-// With --log-connections every inbound connection is a JSON line on stdout ({"connection": epoch ms}):
+// With --log-connections every inbound connection is a JSON line on stdout ({"connection": epoch ms,
+// "from": its source address}):
 // while the API server is down each request a client makes needs a connection of its own, so the node
 // relays' logs count a speaker's attempts during an outage, which the API server cannot see.
 //
@@ -100,7 +101,7 @@ function main(): void {
   const listen = parseEndpoint(values.listen);
   const target = parseEndpoint(values.connect);
   const server = createServer((inbound) => {
-    if (values['log-connections'] === true) console.log(JSON.stringify({ connection: Date.now() }));
+    if (values['log-connections'] === true) console.log(JSON.stringify({ connection: Date.now(), from: inbound.remoteAddress }));
     if (target.kind === 'http-connect') proxyConnect(inbound);
     else pipeBoth(inbound, connectTo(target));
   });

@@ -103,7 +103,10 @@ export interface Memory {
 
 /** Memory of a lab program by its pid file's name (`controller`, `announcer-lab-node-1`). */
 export function memoryOf(name: string): Memory {
-  const pid = readPid(join(labPaths().run, `${name}.pid`));
+  return memoryOfPid(readPid(join(labPaths().run, `${name}.pid`)));
+}
+
+export function memoryOfPid(pid: number | undefined): Memory {
   if (pid === undefined) return { rssMb: NaN, peakMb: NaN };
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const mb = (field: string): number => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1]) / 1024);
