@@ -128,11 +128,17 @@ export async function restartController(signal: NodeJS.Signals): Promise<void> {
   const before = controllerPids();
   if (before.length === 0) throw new Error('no controller process runs');
   for (const pid of before) process.kill(pid, signal);
+  // As a kubelet stops a Pod (and as the process lab's stopDaemon does): SIGKILL for whatever is left
+  // when the grace period is over (10 s, config/manager/controller.yaml), said aloud.
+  const graceMs = signal === 'SIGKILL' ? 30_000 : 10_000;
   try {
-    await waitFor('the controller processes to exit', () => before.every((pid) => !isAlive(pid)), 30_000, 20);
+    await waitFor('the controller processes to exit', () => before.every((pid) => !isAlive(pid)), graceMs, 20);
   } catch (error) {
-    const left = before.filter(isAlive).map((pid) => `${pid}: ${commandLine(pid)}`);
-    throw new Error(`${(error as Error).message}; still running: ${left.join('; ')}`);
+    const left = before.filter(isAlive);
+    if (signal === 'SIGKILL') throw new Error(`${(error as Error).message}; still running: ${left.map((pid) => `${pid}: ${commandLine(pid)}`).join('; ')}`);
+    console.log(`controller ${left.join(', ')} still running ${graceMs} ms after ${signal}: SIGKILL, as its kubelet would`);
+    for (const pid of left) process.kill(pid, 'SIGKILL');
+    await waitFor('the controller processes to exit', () => before.every((pid) => !isAlive(pid)), 30_000, 20);
   }
   await waitFor(`${before.length} new controller processes, handling SIGTERM`, () =>
     controllerPids().filter((pid) => !before.includes(pid) && handlesSigterm(pid)).length === before.length, 30_000, 50);
