@@ -4,7 +4,9 @@
 // that fails prints "not measured" for that system, never an older figure. Writes
 // bench/results-peer.json (with the run's time) and bench/failover.svg (the failover CDFs).
 //   BENCH_PEER_NODES (10), BENCH_PEER_SERVICES (Services present, with Pods; half of them
-//   externalTrafficPolicy Local; 5000), BENCH_PEER_CREATES (Services timed from create; 10),
+//   externalTrafficPolicy Local; 5000), BENCH_PEER_V6_SERVICES (IPv6 Services besides them, each with
+//   endpoints on every node, so every failover trial watches an NDP address of the same owner too; 40),
+//   BENCH_PEER_CREATES (Services timed from create, every other one IPv6; 10),
 //   BENCH_PEER_TRIALS (speaker SIGKILLs, and as many SIGTERMs and drains; 10), BENCH_PEER_NODE_LOSSES
 //   (nodes lost, each the one owning the most addresses left; 3), BENCH_PEER_QUIET_S (the window API
 //   writes and CPU are counted in; 60)
@@ -19,17 +21,20 @@ import { Services, type KubeObject } from '../operator/kit/resources.js';
 import { repoRoot } from '../e2e/fixtures.js';
 import { ensureBackends } from '../e2e/lab/backends.js';
 import { readAudit, readAuditTail, requestsByAgent } from '../e2e/lab/audit.js';
+import { setEndpoints } from '../e2e/lab/endpoints.js';
 import { census, L2Watch } from '../e2e/lab/census.js';
 import { percentile } from '../e2e/lab/failover.js';
 import { kubectl, kubectlApply, kubectlAsync, kubectlResult } from '../e2e/lab/kubectl.js';
 import { labDown, labPaths, labUp, type LabMode } from '../e2e/lab/lab.js';
 import { pidsInNamespace, waitFor } from '../e2e/lab/processes.js';
 import { deleteAllOf, inParallel, scalePoolYaml } from '../e2e/lab/scale.js';
-import { labNode } from '../e2e/lab/topology.js';
+import { LAB_CLIENT_NS, labNode } from '../e2e/lab/topology.js';
+import { Prober, type ProbeSample } from '../e2e/lab/wire.js';
 import { cdfSvg, stackedSvg } from './cdf-svg.js';
 
 const NODES = Number(process.env.BENCH_PEER_NODES ?? 10);
 const SERVICES = Number(process.env.BENCH_PEER_SERVICES ?? 5000);
+const V6_SERVICES = Number(process.env.BENCH_PEER_V6_SERVICES ?? 40);
 const CREATES = Number(process.env.BENCH_PEER_CREATES ?? 10);
 const TRIALS = Number(process.env.BENCH_PEER_TRIALS ?? 10);
 const NODE_LOSSES = Number(process.env.BENCH_PEER_NODE_LOSSES ?? 3);
@@ -66,6 +71,10 @@ interface Handover {
   /** How each trial ended: another node took the address, or the owner's restarted speaker did. */
   readonly moved: number;
   readonly restarted: number;
+  /** HTTP requests from lab-client every REQUEST_MS, from the fault to the trial's end, and how many of
+   *  them were lost (lostRequests()), per trial. */
+  readonly requests: number;
+  readonly lost: readonly number[];
 }
 
 interface PeerResult {
@@ -73,11 +82,17 @@ interface PeerResult {
   prepareMs?: number;
   createToIngressMs?: Distribution;
   createToAnswerMs?: Distribution;
+  /** Each fault watched at an IPv4 address (ARP) and at an IPv6 address of the same owner (NDP). */
   crash?: Handover;
+  crash6?: Handover;
   sigterm?: Handover;
+  sigterm6?: Handover;
   drain?: Handover;
-  /** Node loss, each address the lost node owned: the loss → another node answering it. */
+  drain6?: Handover;
+  createToAnswer6Ms?: Distribution;
+  /** Node loss, each address the lost node owned: the loss → another node answering it (IPv4, IPv6). */
   nodeLossMs?: Distribution;
+  nodeLoss6Ms?: Distribution;
   /** Node loss: the loss → the last of the lost node's addresses answered, per trial, with how many. */
   massFailoverMs?: Distribution;
   massAddresses?: number[];
@@ -103,16 +118,32 @@ function distribution(values: readonly number[]): Distribution {
   return { samples: values.length, p50: percentile(values, 50), p99: percentile(values, 99), values: [...values].sort((a, b) => a - b) };
 }
 
-/** Every other Service keeps its traffic on the node it arrives at, so that node must have a Pod. */
-function serviceObject(name: string, options: { ip?: string; local?: boolean } = {}): KubeObject {
+/** Every other Service keeps its traffic on the node it arrives at, so that node must have a Pod. An
+ *  IPv6 Service selects no Pod (the lab's Pods have IPv4 addresses only): labEndpoints() writes its
+ *  EndpointSlice, with an endpoint on every node. */
+function serviceObject(name: string, options: { ip?: string; local?: boolean; ipv6?: boolean } = {}): KubeObject {
+  const family = options.ipv6 === true ? { ipFamilies: ['IPv6'], ipFamilyPolicy: 'SingleStack' } : { selector: { app: APP } };
   return {
     apiVersion: 'v1', kind: 'Service',
     metadata: { name, namespace: NS, labels: { bench: 'peer' }, ...(options.ip === undefined ? {} : { annotations: { 'metallb.universe.tf/loadBalancerIPs': options.ip } }) },
     // No NodePorts (30000–32767 holds 2,768; an L2 address needs none); a Local one still takes a
     // health-check port, so at most 2,768 of them.
-    spec: { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, selector: { app: APP }, ports: [{ port: 80, targetPort: 8080 }], externalTrafficPolicy: options.local === true ? 'Local' : 'Cluster' },
+    spec: { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, ...family, ports: [{ port: 80, targetPort: 8080 }], externalTrafficPolicy: options.local === true ? 'Local' : 'Cluster' },
   } as KubeObject;
 }
+
+async function labEndpoints(client: KubeClient, name: string): Promise<void> {
+  await setEndpoints(client, NS, name, Array.from({ length: NODES }, (_, i) => ({ node: labNode(i + 1).name })));
+}
+
+/** The IPv6 pool beside scalePoolYaml()'s IPv4 one (the L2Advertisement there names no pool). */
+const V6_POOL_YAML = `apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: bench-v6, namespace: metallb-system}
+spec: {addresses: ['fd00:1::5:0/112']}
+`;
+const isV6 = (ip: string): boolean => ip.includes(':');
+const SCALE_POOL = '10.220.0.0/18';
 
 function ingressOf(object: unknown): string {
   return (object as { status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } } }).status?.loadBalancer?.ingress?.[0]?.ip ?? '';
@@ -183,7 +214,11 @@ function pauseSpeakers(paused: boolean): void {
 async function prepare(client: KubeClient): Promise<{ ips: string[]; speakersStartedMs: number }> {
   kubectlResult(['create', 'namespace', NS]);
   await deleteAllOf(client, Services, NS, 'bench=peer');
-  kubectlApply(scalePoolYaml());
+  kubectlApply(scalePoolYaml(SCALE_POOL));
+  kubectlApply(V6_POOL_YAML);
+  // lab-client's HTTP requests: the IPv4 pool is not in its subnet, so it is made on-link, as a pool in
+  // the nodes' own subnet would be (the IPv6 pool is in fd00:1::/64 already). ARP asks as before.
+  execFileSync('ip', ['-n', LAB_CLIENT_NS, 'route', 'replace', SCALE_POOL, 'dev', 'eth0']);
   await ensureBackends(APP, NS, NODES);
   pauseSpeakers(true);
   const names = Array.from({ length: SERVICES }, (_, i) => `svc-${i}`);
@@ -192,11 +227,15 @@ async function prepare(client: KubeClient): Promise<{ ips: string[]; speakersSta
     await client.apply(Services, serviceObject(name, { local: i % 2 === 1 }), 'bench-peer');
     if (++created % 1000 === 0) log(`${created}/${SERVICES} Services created`);
   });
+  await inParallel(Array.from({ length: V6_SERVICES }, (_, i) => `svc6-${i}`), 8, async (name) => {
+    await client.apply(Services, serviceObject(name, { ipv6: true }), 'bench-peer');
+    await labEndpoints(client, name);
+  });
   let ips: string[] = [];
-  await waitFor(`${SERVICES} Services with an address`, async () => {
+  await waitFor(`${SERVICES + V6_SERVICES} Services with an address`, async () => {
     const { items } = await client.list<KubeObject>(Services, NS, { labelSelector: 'bench=peer' });
     ips = items.map(ingressOf).filter((ip) => ip !== '');
-    return ips.length === SERVICES;
+    return ips.length === SERVICES + V6_SERVICES;
   }, 900_000, 1000);
   const started = Date.now();
   pauseSpeakers(false);
@@ -251,28 +290,34 @@ async function quiet(peer: Peer, result: PeerResult): Promise<void> {
 
 const WRITES = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
-/** Create → an address in the Service's status, and → the first ARP answer at lab-client. */
+/** Create → an address in the Service's status, and → the first ARP (or NDP, every other one) answer
+ *  at lab-client. An IPv6 Service's EndpointSlice is written right after it (no Pod has an IPv6
+ *  address), where kube-controller-manager writes an IPv4 one's. */
 async function creates(client: KubeClient, result: PeerResult): Promise<void> {
   const toIngress: number[] = [];
   const toAnswer: number[] = [];
+  const toAnswer6: number[] = [];
   for (let i = 0; i < CREATES; i++) {
-    const ip = `10.220.60.${10 + i}`;
+    const ipv6 = i % 2 === 1;
+    const ip = ipv6 ? `fd00:1::5:ff${(i + 16).toString(16)}` : `10.220.60.${10 + i}`;
     const name = `probe-${i}`;
     const watch = new L2Watch([ip], { intervalMs: 5 });
     try {
       await waitFor('the prober to start', () => watch.rounds.length > 0, 10_000, 10);
       const started = Date.now();
-      await client.apply(Services, serviceObject(name, { ip }), 'bench-peer');
+      await client.apply(Services, serviceObject(name, { ip, ipv6 }), 'bench-peer');
+      if (ipv6) await labEndpoints(client, name);
       await waitFor(`${name}'s address`, async () => ingressOf(await client.get(Services, NS, name)) === ip, 30_000, 5);
       toIngress.push(Date.now() - started);
       await waitFor(`${ip} answered`, () => watch.since(started).some((round) => (round.answers.get(ip)?.length ?? 0) > 0), 30_000, 5);
-      toAnswer.push(watch.since(started).find((round) => (round.answers.get(ip)?.length ?? 0) > 0)!.t - started);
+      (ipv6 ? toAnswer6 : toAnswer).push(watch.since(started).find((round) => (round.answers.get(ip)?.length ?? 0) > 0)!.t - started);
     } finally {
       await watch.stop();
     }
   }
   result.createToIngressMs = distribution(toIngress);
   result.createToAnswerMs = distribution(toAnswer);
+  result.createToAnswer6Ms = distribution(toAnswer6);
 }
 
 /** When a round after the kill first shows `ip` served again: by another node, or by the owner's
@@ -305,56 +350,110 @@ export function longestSilence(rounds: Rounds, ip: string): number {
   return longest;
 }
 
-function handover(times: number[], silences: number[], heirs: string[]): Handover {
-  return { answeredMs: distribution(times), silenceMs: distribution(silences), moved: heirs.filter((h) => h === 'moved').length, restarted: heirs.filter((h) => h === 'restarted').length };
+/** How often lab-client sends an HTTP request to each watched address during a failover trial. */
+const REQUEST_MS = 10;
+
+/** The requests a failover lost. The lab's kube-proxy emulation holds every address on every node (as
+ *  IPVS mode does), so a request the client's stale neighbour entry sends to a node that no longer
+ *  announces the address is still answered there; judged by the rule "a node serves an address only
+ *  while it announces it", such a request is lost, as is one that failed. A node announces at a
+ *  request's time when the prober's round before it, or the one after (the prober's resolution), saw
+ *  that node answer. */
+export function lostRequests(samples: readonly ProbeSample[], rounds: Rounds, ip: string): number {
+  let next = 0;
+  return samples.filter((sample) => {
+    if (sample.node === undefined) return true;
+    while (next < rounds.length && rounds[next]!.t <= sample.t) next++;
+    const announces = (round: Rounds[number] | undefined): boolean => round?.answers.get(ip)?.includes(sample.node!) === true;
+    return !announces(rounds[next - 1]) && !announces(rounds[next]);
+  }).length;
+}
+
+/** One trial's figures at one address. */
+interface TrialAt {
+  readonly answeredMs: number;
+  readonly silenceMs: number;
+  readonly heir: 'moved' | 'restarted';
+  readonly requests: number;
+  readonly lost: number;
+}
+
+function handover(trials: readonly TrialAt[]): Handover | undefined {
+  if (trials.length === 0) return undefined;
+  return {
+    answeredMs: distribution(trials.map((t) => t.answeredMs)), silenceMs: distribution(trials.map((t) => t.silenceMs)),
+    moved: trials.filter((t) => t.heir === 'moved').length, restarted: trials.filter((t) => t.heir === 'restarted').length,
+    requests: trials.reduce((sum, t) => sum + t.requests, 0), lost: trials.map((t) => t.lost),
+  };
 }
 
 /** A fresh speaker Pod on `node` (its DaemonSet makes one without the kubelet's crash back-off), then
- *  `ip` answered by one node before the next trial. */
-async function freshSpeaker(node: string, ip: string): Promise<void> {
+ *  every watched address answered by one node before the next trial. */
+async function freshSpeaker(node: string, ips: readonly string[]): Promise<void> {
   kubectl('delete', 'pod', '-n', 'metallb-system', '-l', 'component=speaker', `--field-selector=spec.nodeName=${node}`, '--wait=true');
   kubectl('rollout', 'status', '-n', 'metallb-system', 'daemonset/speaker', '--timeout=120s');
-  await oneOwnerAgain(ip);
+  await oneOwnerAgain(ips);
 }
 
-/** `ip` answered by one node, and 3 s more for the handover's writes, before the next trial. */
-async function oneOwnerAgain(ip: string): Promise<void> {
-  await waitFor(`${ip} answered by one node again`, () => census([ip]).owners.get(ip)?.length === 1, 60_000, 500);
+/** Each of `ips` answered by one node, and 3 s more for the handover's writes, before the next trial. */
+async function oneOwnerAgain(ips: readonly string[]): Promise<void> {
+  await waitFor(`${ips.join(', ')} answered by one node again`, () => {
+    const seen = census(ips);
+    return ips.every((ip) => seen.owners.get(ip)?.length === 1);
+  }, 60_000, 500);
   await sleep(3000);
 }
 
-/** Runs `disrupt` on the owner of each trial's address, watching it every 5 ms until it is answered
- *  again (recovery()); when `ownerReturns` (a signalled speaker's restart), until the owner answers
- *  again too, since taking the address back may open a silence of its own. `restore` always runs. */
-async function handovers(ips: readonly string[], ownerReturns: boolean, disrupt: (owner: string) => Promise<void>, restore: (owner: string, ip: string) => Promise<void>): Promise<Handover> {
-  const times: number[] = [];
-  const silences: number[] = [];
-  const heirs: string[] = [];
+/** Runs `disrupt` on the owner of each trial's IPv4 address and of an IPv6 address it also owns (NDP),
+ *  watching both every 5 ms until each is answered again (recovery()); when `ownerReturns` (a
+ *  signalled speaker's restart), until the owner answers again too, since taking an address back may
+ *  open a silence of its own. lab-client sends HTTP requests to both meanwhile (lostRequests()).
+ *  `restore` always runs. */
+async function handovers(ips: readonly string[], ownerReturns: boolean, disrupt: (owner: string) => Promise<void>,
+  restore: (owner: string, ips: readonly string[]) => Promise<void>): Promise<{ arp?: Handover; ndp?: Handover }> {
+  const ips4 = ips.filter((ip) => !isV6(ip));
+  const ips6 = ips.filter(isV6);
+  const arp: TrialAt[] = [];
+  const ndp: TrialAt[] = [];
   for (let trial = 0; trial < TRIALS; trial++) {
-    const ip = ips[(trial * 7) % ips.length]!;
-    const owners = census([ip]).owners.get(ip) ?? [];
-    if (owners.length !== 1) throw new Error(`${ip}: answered by ${owners.length} nodes before trial ${trial}`);
+    const ip4 = ips4[(trial * 7) % ips4.length]!;
+    const owners = census([ip4]).owners.get(ip4) ?? [];
+    if (owners.length !== 1) throw new Error(`${ip4}: answered by ${owners.length} nodes before trial ${trial}`);
     const owner = owners[0]!;
-    const watch = new L2Watch([ip], { intervalMs: 5 });
+    const seen6 = census(ips6);
+    const ip6 = ips6.find((ip) => seen6.owners.get(ip)?.length === 1 && seen6.owners.get(ip)![0] === owner);
+    if (ip6 === undefined) log(`trial ${trial + 1}: none of the ${ips6.length} IPv6 addresses is ${owner}'s alone: ARP only`);
+    const watched = ip6 === undefined ? [ip4] : [ip4, ip6];
+    const watch = new L2Watch(watched, { intervalMs: 5 });
+    const probers = new Map(watched.map((ip) => [ip, new Prober(ip, REQUEST_MS)]));
     try {
-      await waitFor(`${owner} answering ${ip} in the prober`, () => watch.rounds.at(-1)?.answers.get(ip)?.[0] === owner, 10_000, 10);
+      await waitFor(`${owner} answering ${watched.join(' and ')} in the prober, and serving them`, () => watched.every((ip) =>
+        watch.rounds.at(-1)?.answers.get(ip)?.[0] === owner && probers.get(ip)!.samples.at(-1)?.node === owner), 10_000, 10);
       const started = Date.now();
       await disrupt(owner);
-      await waitFor(`${ip} answered by another node, or again after a silence`, () => recovery(watch.since(started), ip, owner) !== undefined, 30_000, 5);
-      const recovered = recovery(watch.since(started), ip, owner)!;
-      if (ownerReturns && recovered.by !== owner) {
-        await waitFor(`${owner} answering ${ip} again`, () => watch.since(recovered.t).some((round) => round.answers.get(ip)?.includes(owner)), 30_000, 20).catch(() => undefined);
+      const recovered = (ip: string): { t: number; by: string } | undefined => recovery(watch.since(started), ip, owner);
+      await waitFor(`${watched.join(' and ')} answered by another node, or again after a silence`, () => watched.every((ip) => recovered(ip) !== undefined), 30_000, 5);
+      for (const ip of watched) {
+        const back = recovered(ip)!;
+        if (ownerReturns && back.by !== owner) {
+          await waitFor(`${owner} answering ${ip} again`, () => watch.since(back.t).some((round) => round.answers.get(ip)?.includes(owner)), 30_000, 20).catch(() => undefined);
+        }
       }
       await sleep(1000);
-      times.push(recovered.t - started);
-      silences.push(longestSilence(watch.since(started), ip));
-      heirs.push(recovered.by === owner ? 'restarted' : 'moved');
+      const ended = Date.now();
+      for (const ip of watched) {
+        const rounds = watch.since(started);
+        const samples = probers.get(ip)!.since(started).filter((s) => s.t <= ended);
+        const back = recovered(ip)!;
+        (isV6(ip) ? ndp : arp).push({ answeredMs: back.t - started, silenceMs: longestSilence(rounds, ip), heir: back.by === owner ? 'restarted' : 'moved',
+          requests: samples.length, lost: lostRequests(samples, rounds, ip) });
+      }
     } finally {
-      await watch.stop();
-      await restore(owner, ip);
+      await Promise.all([watch.stop(), ...[...probers.values()].map((prober) => prober.stop())]);
+      await restore(owner, watched);
     }
   }
-  return handover(times, silences, heirs);
+  return { arp: handover(arp), ndp: handover(ndp) };
 }
 
 function signalSpeaker(peer: Peer, signal: NodeJS.Signals): (owner: string) => Promise<void> {
@@ -371,9 +470,9 @@ async function drain(owner: string): Promise<void> {
   await kubectlAsync('drain', owner, '--ignore-daemonsets', '--force', '--grace-period=1', '--timeout=60s');
 }
 
-async function uncordon(owner: string, ip: string): Promise<void> {
+async function uncordon(owner: string, ips: readonly string[]): Promise<void> {
   kubectl('uncordon', owner);
-  await oneOwnerAgain(ip);
+  await oneOwnerAgain(ips);
 }
 
 /** The node owning the most addresses lost: every process in its namespace stopped (SIGSTOP: kubelet,
@@ -381,6 +480,7 @@ async function uncordon(owner: string, ip: string): Promise<void> {
  *  node; then it comes back and ownership settles. One trial per node, most addresses first. */
 async function nodeLosses(ips: readonly string[], owners: Map<string, string>, result: PeerResult): Promise<void> {
   const perAddress: number[] = [];
+  const perAddress6: number[] = [];
   const mass: number[] = [];
   const counts: number[] = [];
   for (let trial = 0; trial < NODE_LOSSES; trial++) {
@@ -396,7 +496,7 @@ async function nodeLosses(ips: readonly string[], owners: Map<string, string>, r
       execFileSync('ip', ['-n', node, 'link', 'set', 'eth0', 'down']);
       await waitFor(`${lost.length} addresses of ${node} answered by another node`, () => lost.every((ip) => recovery(watch.since(started), ip, node) !== undefined), 120_000, 20);
       const times = lost.map((ip) => recovery(watch.since(started), ip, node)!.t - started);
-      perAddress.push(...times);
+      lost.forEach((ip, i) => (isV6(ip) ? perAddress6 : perAddress).push(times[i]!));
       mass.push(Math.max(...times));
       counts.push(lost.length);
       log(`node loss ${trial + 1}/${NODE_LOSSES}: ${node}'s ${lost.length} addresses all answered elsewhere after ${Math.max(...times)} ms`);
@@ -414,6 +514,7 @@ async function nodeLosses(ips: readonly string[], owners: Map<string, string>, r
     owners = await settle(ips);
   }
   result.nodeLossMs = distribution(perAddress);
+  if (perAddress6.length > 0) result.nodeLoss6Ms = distribution(perAddress6);
   result.massFailoverMs = distribution(mass);
   result.massAddresses = counts;
 }
@@ -474,11 +575,11 @@ async function measure(peer: Peer): Promise<PeerResult> {
     await timed(result, 'create', async () => creates(client, result));
     log(`${peer}: create → ingress p99 ${result.createToIngressMs?.p99 ?? '-'} ms, → first answer p99 ${result.createToAnswerMs?.p99 ?? '-'} ms`);
     await timed(result, 'restarts', async () => (result.restarts = restarts()));
-    await timed(result, 'crash', async () => (result.crash = await handovers(ips, true, signalSpeaker(peer, 'SIGKILL'), freshSpeaker)));
+    await timed(result, 'crash', async () => ({ arp: result.crash, ndp: result.crash6 } = await handovers(ips, true, signalSpeaker(peer, 'SIGKILL'), freshSpeaker)));
     log(`${peer}: speaker SIGKILL → answered again: p50 ${result.crash?.answeredMs.p50 ?? '-'} ms, p99 ${result.crash?.answeredMs.p99 ?? '-'} ms`);
-    await timed(result, 'sigterm', async () => (result.sigterm = await handovers(ips, true, signalSpeaker(peer, 'SIGTERM'), freshSpeaker)));
+    await timed(result, 'sigterm', async () => ({ arp: result.sigterm, ndp: result.sigterm6 } = await handovers(ips, true, signalSpeaker(peer, 'SIGTERM'), freshSpeaker)));
     log(`${peer}: speaker SIGTERM → silence p99 ${result.sigterm?.silenceMs.p99 ?? '-'} ms`);
-    await timed(result, 'drain', async () => (result.drain = await handovers(ips, false, drain, uncordon)));
+    await timed(result, 'drain', async () => ({ arp: result.drain, ndp: result.drain6 } = await handovers(ips, false, drain, uncordon)));
     log(`${peer}: drain → answered elsewhere p99 ${result.drain?.answeredMs.p99 ?? '-'} ms`);
     const owners = await timed(result, 'node loss', async () => settle(ips));
     if (owners !== undefined) await timed(result, 'node loss', async () => nodeLosses(ips, owners, result));
@@ -488,6 +589,14 @@ async function measure(peer: Peer): Promise<PeerResult> {
     client.close();
   }
   return result;
+}
+
+/** The trials of one fault at both families, as one Handover (the silences and lost requests of both). */
+function merged(a: Handover | undefined, b: Handover | undefined): Handover | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  const both = (x: Distribution, y: Distribution): Distribution => distribution([...x.values, ...y.values]);
+  return { answeredMs: both(a.answeredMs, b.answeredMs), silenceMs: both(a.silenceMs, b.silenceMs), moved: a.moved + b.moved, restarted: a.restarted + b.restarted,
+    requests: a.requests + b.requests, lost: [...a.lost, ...b.lost] };
 }
 
 function cell(d: Distribution | undefined, error?: string): string {
@@ -514,15 +623,31 @@ export function table(l2lb: PeerResult, metallb: PeerResult): Array<[string, str
     [name, figure(pick(l2lb), unit), figure(pick(metallb), unit), ratio(pick(l2lb), pick(metallb))];
   const addresses = (r: PeerResult): string => (r.massAddresses === undefined ? '' : `; ${r.massAddresses.join(', ')} addresses`);
   const prepared = (r: PeerResult): number | undefined => (r.prepareMs === undefined ? undefined : Math.round(r.prepareMs / 100) / 10);
+  const lostRow = (name: string, pick: (r: PeerResult) => Handover | undefined, scenario: string): [string, string, string, string] => {
+    const lost = (r: PeerResult): number | undefined => (pick(r) === undefined ? undefined : pick(r)!.lost.reduce((sum, n) => sum + n, 0));
+    const text = (r: PeerResult): string => {
+      const h = pick(r);
+      return h === undefined ? cell(undefined, r.errors[scenario]) : `${lost(r)} of ${h.requests} (most in one trial: ${Math.max(...h.lost)})`;
+    };
+    return [name, text(l2lb), text(metallb), ratio(lost(l2lb), lost(metallb))];
+  };
   return [
     plain(`every speaker started with ${SERVICES} Services present → each address answered by one node`, prepared, 's'),
     row('create → ingress (p50 / p99)', (r) => r.createToIngressMs, 'create'),
     row('create → first ARP answer (p50 / p99)', (r) => r.createToAnswerMs, 'create'),
-    row('speaker SIGKILL → answered again', (r) => r.crash?.answeredMs, 'crash', (r) => heirs(r.crash)),
-    row('speaker SIGTERM → longest silence', (r) => r.sigterm?.silenceMs, 'sigterm', (r) => heirs(r.sigterm)),
-    row('kubectl drain → answered by another node', (r) => r.drain?.answeredMs, 'drain'),
-    row('kubectl drain → longest silence', (r) => r.drain?.silenceMs, 'drain'),
-    row('node loss → each address answered elsewhere', (r) => r.nodeLossMs, 'node loss'),
+    row('create → first NDP answer (p50 / p99)', (r) => r.createToAnswer6Ms, 'create'),
+    row('speaker SIGKILL → answered again, ARP', (r) => r.crash?.answeredMs, 'crash', (r) => heirs(r.crash)),
+    row('speaker SIGKILL → answered again, NDP', (r) => r.crash6?.answeredMs, 'crash', (r) => heirs(r.crash6)),
+    lostRow('speaker SIGKILL → HTTP requests lost, IPv4 + IPv6', (r) => merged(r.crash, r.crash6), 'crash'),
+    row('speaker SIGTERM → longest silence, ARP', (r) => r.sigterm?.silenceMs, 'sigterm', (r) => heirs(r.sigterm)),
+    row('speaker SIGTERM → longest silence, NDP', (r) => r.sigterm6?.silenceMs, 'sigterm', (r) => heirs(r.sigterm6)),
+    lostRow('speaker SIGTERM → HTTP requests lost, IPv4 + IPv6', (r) => merged(r.sigterm, r.sigterm6), 'sigterm'),
+    row('kubectl drain → answered by another node, ARP', (r) => r.drain?.answeredMs, 'drain'),
+    row('kubectl drain → answered by another node, NDP', (r) => r.drain6?.answeredMs, 'drain'),
+    row('kubectl drain → longest silence, ARP and NDP', (r) => merged(r.drain, r.drain6)?.silenceMs, 'drain'),
+    lostRow('kubectl drain → HTTP requests lost, IPv4 + IPv6', (r) => merged(r.drain, r.drain6), 'drain'),
+    row('node loss → each address answered elsewhere, ARP', (r) => r.nodeLossMs, 'node loss'),
+    row('node loss → each address answered elsewhere, NDP', (r) => r.nodeLoss6Ms, 'node loss'),
     row('node loss → all its addresses answered', (r) => r.massFailoverMs, 'node loss', addresses),
     plain('quiet window began after (the speakers\' backlog written)', (r) => r.quietAfterS, 's'),
     plain('API writes per node (speaker), quiet', (r) => r.speakerWritesPerNodePerS, '/s'),
@@ -537,17 +662,17 @@ export function table(l2lb: PeerResult, metallb: PeerResult): Array<[string, str
 }
 
 const SCENARIOS: ReadonlyArray<[string, (r: PeerResult) => Distribution | undefined]> = [
-  ['Speaker SIGKILL → address answered again', (r) => r.crash?.answeredMs],
-  ['Speaker SIGTERM → longest silence', (r) => r.sigterm?.silenceMs],
-  ['kubectl drain → answered by another node', (r) => r.drain?.answeredMs],
-  ['Node loss → each address answered elsewhere', (r) => r.nodeLossMs],
+  ['Speaker SIGKILL → address answered again (ARP and NDP)', (r) => merged(r.crash, r.crash6)?.answeredMs],
+  ['Speaker SIGTERM → longest silence (ARP and NDP)', (r) => merged(r.sigterm, r.sigterm6)?.silenceMs],
+  ['kubectl drain → answered by another node (ARP and NDP)', (r) => merged(r.drain, r.drain6)?.answeredMs],
+  ['Node loss → each address answered elsewhere (ARP and NDP)', (r) => (r.nodeLossMs === undefined ? undefined : distribution([...r.nodeLossMs.values, ...(r.nodeLoss6Ms?.values ?? [])]))],
 ];
 
 async function main(): Promise<void> {
   rmSync(join(repoRoot, 'bench', 'results-peer.json'), { force: true });
   rmSync(join(repoRoot, 'bench', 'failover.svg'), { force: true });
   const measuredAt = new Date().toISOString();
-  log(`${NODES} nodes, ${SERVICES} Services present, ${CREATES} timed creates, ${TRIALS} speaker SIGKILLs, SIGTERMs and drains, ${NODE_LOSSES} nodes lost, each system in turn`);
+  log(`${NODES} nodes, ${SERVICES} Services present (and ${V6_SERVICES} IPv6), ${CREATES} timed creates, ${TRIALS} speaker SIGKILLs, SIGTERMs and drains, ${NODE_LOSSES} nodes lost, each system in turn`);
   const results: Partial<Record<Peer, PeerResult>> = {};
   for (const peer of PEERS) results[peer] = await measure(peer);
   await labDown(() => undefined);
@@ -556,7 +681,8 @@ async function main(): Promise<void> {
   const skipped: PeerResult = { errors: Object.fromEntries(['prepare', 'create', 'crash', 'sigterm', 'drain', 'node loss'].map((s) => [s, `not in this run (BENCH_PEER_ONLY=${ONLY})`])) };
   for (const row of table(results.l2lb ?? skipped, results.metallb ?? skipped)) console.log(`| ${row.join(' | ')} |`);
   writeFileSync(join(repoRoot, 'bench', 'results-peer.json'), JSON.stringify({ measuredAt, nodes: NODES, services: SERVICES, creates: CREATES, trials: TRIALS, nodeLosses: NODE_LOSSES, quietS: QUIET_S,
-    method: 'e2e/probe/l2probe.py watch in lab-client every 5 ms (ARP); both systems from their own images on the cluster lab', results }, null, 2));
+    v6Services: V6_SERVICES, requestMs: REQUEST_MS,
+    method: 'e2e/probe/l2probe.py watch in lab-client every 5 ms (ARP and NDP) and e2e/lab/probe.ts HTTP every 10 ms; both systems from their own images on the cluster lab', results }, null, 2));
   const charts = SCENARIOS.flatMap(([title, pick]) => {
     const series = PEERS.flatMap((peer) => {
       const d = results[peer] === undefined ? undefined : pick(results[peer]!);

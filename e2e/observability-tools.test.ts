@@ -58,7 +58,7 @@ function pool(name: string, addresses: string[]): IPAddressPool {
   return { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name, namespace: 'metallb-system' }, spec: { addresses } };
 }
 
-/** The controller's registry, assembled as controller-main.ts does, with some traffic. */
+/** The controller's registry, assembled as controller-program.ts does, with some traffic. */
 async function controllerScrape(): Promise<string> {
   const registry = new Registry();
   collectProcessMetrics(registry);

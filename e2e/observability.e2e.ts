@@ -93,12 +93,15 @@ test('a pool past 90%: the guide\'s MetalLBPoolExhausted expression returns it, 
   console.log(`${expr} →\n  ${(await promQuery(expr)).map((s) => `${JSON.stringify(s.metric)} ${s.value[1]}`).join('\n  ')}`);
   const gauges = await promQuery('metallb_allocator_addresses_in_use_total{pool="obs-small"}');
   assert.equal(gauges[0]?.metric.job, 'metallb-controller');
+  // The leader's alone: with the standby's too, every alert on them would fire once per replica.
+  assert.equal(gauges.length, 1, `series from ${gauges.map((g) => g.metric.instance).join(', ')}`);
   await waitFor('MetalLBPoolExhausted pending or firing for obs-small', async () =>
     (await promAlerts()).some((a) => a.labels.alertname === 'MetalLBPoolExhausted' && a.labels.pool === 'obs-small' && a.state !== 'inactive'), 30_000, 500);
   // The lab's `for` is 10 s: firing follows.
   await waitFor('MetalLBPoolExhausted firing for obs-small', async () =>
     (await promAlerts()).some((a) => a.labels.alertname === 'MetalLBPoolExhausted' && a.labels.pool === 'obs-small' && a.state === 'firing'), 40_000, 500);
   console.log(`alerts: ${(await promAlerts()).map((a) => `${a.labels.alertname}{pool="${a.labels.pool ?? ''}"} ${a.state}`).join(', ')}`);
+  assert.equal((await promAlerts()).filter((a) => a.labels.alertname === 'MetalLBPoolExhausted' && a.labels.pool === 'obs-small').length, 1, 'one alert, not one per controller replica');
 });
 
 test('every speaker is scraped as job metallb-speaker, named by its node, with MetalLB\'s and memberlist series', async () => {

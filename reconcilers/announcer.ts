@@ -172,7 +172,7 @@ export class AnnouncerReconciler implements Reconciler {
   }
 
   /** How long our view of the peers needs to settle before the first plan (firstPlanWaitMs). A speaker
-   *  listens, saying "joining", before it announces or says it is alive (speaker-main.ts): a first plan
+   *  listens, saying "joining", before it announces or says it is alive (speaker-program.ts): a first plan
    *  from an unsettled view either defers to a dead peer (nobody answers once the live peers hear us)
    *  or claims a live peer's addresses. */
   private stillListening(now = Date.now()): number {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeClient, WriteFencedError } from './kube-client.js';
-import { silentLogger } from './log.js';
+import { createLogger, silentLogger } from './log.js';
 import { Manager } from './manager.js';
 import { ConfigMaps } from './resources.js';
 
@@ -38,4 +38,16 @@ it('with leader election, the client reconcilers get is fenced: no write leaves 
 it('without leader election (the speaker), the client is the plain one', () => {
   const manager = new Manager({ client, logger: silentLogger });
   assert.equal(manager.client, client);
+});
+
+it('says how long each step of a stop took, so a slow stop names the step it waited on', async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const own = await KubeClient.create({ server: 'http://127.0.0.1:9', tls: {}, authHeaders: async () => ({}) }, 'test');
+  const manager = new Manager({ client: own, logger: createLogger({ sink: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) }) });
+  manager.onShutdown(() => new Promise((resolve) => setTimeout(resolve, 40)));
+  await manager.stop();
+  const stopped = lines.find((line) => line.msg === 'stopped')!;
+  assert.deepEqual(Object.keys(stopped).filter((key) => key.endsWith('Ms')), ['controllersMs', 'leaseMs', 'hooksMs', 'informersMs', 'httpMs']);
+  assert.ok((stopped.hooksMs as number) >= 35, `hooksMs ${String(stopped.hooksMs)}`);
+  assert.ok((stopped.controllersMs as number) < 35);
 });

@@ -12,6 +12,7 @@
 // Reconcilers receive what they need from here; they construct nothing global.
 
 import type { Controller } from './controller.js';
+import { gracefulSignalsInstalled } from './early-signals.js';
 import { HttpEndpoints, type Probe } from './http-endpoints.js';
 import { Informer, type InformerOptions } from './informer.js';
 import type { KubeClient } from './kube-client.js';
@@ -153,14 +154,23 @@ export class Manager {
 
   private async shutDown(): Promise<void> {
     this.logger.info('shutting down');
-    await Promise.all(this.controllers.map((controller) => controller.stop()));
+    // Each step's duration goes in the last line, so a slow stop says which step it waited on.
+    const stepsMs: Record<string, number> = {};
+    const step = async (name: string, work: () => Promise<unknown>): Promise<void> => {
+      const started = performance.now();
+      await work();
+      stepsMs[name] = Math.round(performance.now() - started);
+    };
+    await step('controllersMs', () => Promise.all(this.controllers.map((controller) => controller.stop())));
     this.controllersRunning = false;
-    await this.elector?.stop();
-    for (const hook of this.shutdownHooks) await hook();
-    await Promise.all([...this.informerByKey.values()].map((informer) => informer.stop()));
-    await this.http.close();
+    await step('leaseMs', async () => this.elector?.stop());
+    await step('hooksMs', async () => {
+      for (const hook of this.shutdownHooks) await hook();
+    });
+    await step('informersMs', () => Promise.all([...this.informerByKey.values()].map((informer) => informer.stop())));
+    await step('httpMs', () => this.http.close());
     this.client.close();
-    this.logger.info('stopped');
+    this.logger.info('stopped', stepsMs);
     this.markDone();
   }
 
@@ -175,5 +185,6 @@ export class Manager {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    gracefulSignalsInstalled();
   }
 }
