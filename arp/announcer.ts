@@ -177,6 +177,17 @@ export class L2Announcer {
     return false;
   }
 
+  /** Sends the gratuitous schedule again for an address this node already answers for: a handover
+   *  called off (the address given back while still answered here), after which the clients may be
+   *  with the peer that was taking it. */
+  reassert(ip: string): void {
+    const address = parseIp(ip);
+    if (!address.ok) return;
+    for (const responder of this.responders.values()) {
+      if (responder.fault === null && responder.addresses.includes(address.value.text)) this.startBurst(responder, address.value.text);
+    }
+  }
+
   /** Per interface, both sockets' counters (native replies, hand-over drops; the kernel's reset on reading). */
   socketStats(): Record<string, ReturnType<NonNullable<Responder['stats']>>> {
     const result: Record<string, ReturnType<NonNullable<Responder['stats']>>> = {};

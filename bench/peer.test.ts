@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { longestSilence, lostRequests, recovery, table } from './peer.js';
+import { longestSilence, recovery, table } from './peer.js';
 
 const round = (t: number, nodes: string[]): { t: number; answers: Map<string, string[]> } => ({ t, answers: new Map(nodes.length === 0 ? [] : [['10.0.0.1', nodes]]) });
 
@@ -46,21 +46,4 @@ describe('the side-by-side table', () => {
   it('says not measured for a figure nobody took', () => {
     assert.equal(rows.find(([name]) => name.startsWith('node loss → all'))![1], 'not measured');
   });
-});
-
-describe('requests lost in a failover', () => {
-  const ip = '10.0.0.1';
-  const rounds = [round(0, ['lab-node-1']), round(10, []), round(20, []), round(30, ['lab-node-2']), round(40, ['lab-node-2'])];
-  const cases: Array<[string, Array<{ t: number; node?: string; error?: string }>, number]> = [
-    ['served by the announcing owner, then by the heir: none lost', [{ t: 5, node: 'lab-node-1' }, { t: 35, node: 'lab-node-2' }], 0],
-    ['a request that failed is lost', [{ t: 15, error: 'timeout' }], 1],
-    ['served by the old owner after it stopped announcing: lost', [{ t: 12, node: 'lab-node-1' }, { t: 25, node: 'lab-node-1' }], 2],
-    ['served by the heir a round before the prober saw it answer: not lost', [{ t: 25, node: 'lab-node-2' }], 0],
-    ['served by the heir two rounds early: lost', [{ t: 15, node: 'lab-node-2' }], 1],
-    ['after the last round, by the node it showed answering: not lost', [{ t: 45, node: 'lab-node-2' }], 0],
-    ['no rounds: every request is lost', [{ t: 1, node: 'lab-node-1' }], 1],
-  ];
-  for (const [name, samples, expected] of cases) {
-    it(name, () => assert.equal(lostRequests(samples, name.startsWith('no rounds') ? [] : rounds, ip), expected));
-  }
 });

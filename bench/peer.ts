@@ -23,13 +23,13 @@ import { ensureBackends } from '../e2e/lab/backends.js';
 import { readAudit, readAuditTail, requestsByAgent } from '../e2e/lab/audit.js';
 import { setEndpoints } from '../e2e/lab/endpoints.js';
 import { census, L2Watch } from '../e2e/lab/census.js';
-import { percentile } from '../e2e/lab/failover.js';
+import { lostRequests, percentile } from '../e2e/lab/failover.js';
 import { kubectl, kubectlApply, kubectlAsync, kubectlResult } from '../e2e/lab/kubectl.js';
 import { labDown, labPaths, labUp, type LabMode } from '../e2e/lab/lab.js';
 import { pidsInNamespace, waitFor } from '../e2e/lab/processes.js';
 import { deleteAllOf, inParallel, scalePoolYaml } from '../e2e/lab/scale.js';
 import { LAB_CLIENT_NS, labNode } from '../e2e/lab/topology.js';
-import { Prober, type ProbeSample } from '../e2e/lab/wire.js';
+import { Prober } from '../e2e/lab/wire.js';
 import { cdfSvg, stackedSvg } from './cdf-svg.js';
 
 const NODES = Number(process.env.BENCH_PEER_NODES ?? 10);
@@ -353,22 +353,6 @@ export function longestSilence(rounds: Rounds, ip: string): number {
 /** How often lab-client sends an HTTP request to each watched address during a failover trial. */
 const REQUEST_MS = 10;
 
-/** The requests a failover lost. The lab's kube-proxy emulation holds every address on every node (as
- *  IPVS mode does), so a request the client's stale neighbour entry sends to a node that no longer
- *  announces the address is still answered there; judged by the rule "a node serves an address only
- *  while it announces it", such a request is lost, as is one that failed. A node announces at a
- *  request's time when the prober's round before it, or the one after (the prober's resolution), saw
- *  that node answer. */
-export function lostRequests(samples: readonly ProbeSample[], rounds: Rounds, ip: string): number {
-  let next = 0;
-  return samples.filter((sample) => {
-    if (sample.node === undefined) return true;
-    while (next < rounds.length && rounds[next]!.t <= sample.t) next++;
-    const announces = (round: Rounds[number] | undefined): boolean => round?.answers.get(ip)?.includes(sample.node!) === true;
-    return !announces(rounds[next - 1]) && !announces(rounds[next]);
-  }).length;
-}
-
 /** One trial's figures at one address. */
 interface TrialAt {
   readonly answeredMs: number;
@@ -446,7 +430,7 @@ async function handovers(ips: readonly string[], ownerReturns: boolean, disrupt:
         const samples = probers.get(ip)!.since(started).filter((s) => s.t <= ended);
         const back = recovered(ip)!;
         (isV6(ip) ? ndp : arp).push({ answeredMs: back.t - started, silenceMs: longestSilence(rounds, ip), heir: back.by === owner ? 'restarted' : 'moved',
-          requests: samples.length, lost: lostRequests(samples, rounds, ip) });
+          requests: samples.length, lost: lostRequests(samples, rounds, ip).length });
       }
     } finally {
       await Promise.all([watch.stop(), ...[...probers.values()].map((prober) => prober.stop())]);

@@ -42,6 +42,10 @@ export interface Wire {
   /** What the advertisements ask of this node, owner or not: a responder lost on one of these stays a
    *  problem until repaired (arp/announcer.ts). */
   wantInterfaces?(interfaces: readonly string[], every: boolean): void;
+  /** Whether a working responder answers for `ip`: a handover is lingered only while one does. */
+  answerable?(ip: string): boolean;
+  /** Re-sends the gratuitous schedule for an address still answered (a handover called off). */
+  reassert?(ip: string): void;
 }
 
 /** What the heartbeat thread knows of the peers (reconcilers/layer2/peer-heartbeats.ts). */
@@ -95,6 +99,8 @@ export interface AnnouncerDeps {
   readonly loadBalancerClass: string | undefined;
   readonly eligibility?: Partial<EligibilityOptions>;
   readonly liveness: LivenessTimings;
+  /** HANDOVER_LINGER_MS unless set (0: withdraw at once). */
+  readonly handoverLingerMs?: number;
 }
 
 /** How long the next plan waits. A storm of changes (a thousand Services created at once) must not
@@ -107,9 +113,30 @@ export function planDelayMs(last: { lastStartMs: number; lastPlanMs: number; now
   return Math.max(0, last.lastStartMs + spacing - last.nowMs);
 }
 
+/** How long a node keeps answering for an address it hands to a live peer (cordon, a label, a returning
+ *  owner, endpoints that moved). Both nodes learn of such a change from the same watch event and plan
+ *  on their own; withdrawing at once left the address unanswered until the heir's plan was done (51–73
+ *  ms at 3 nodes, seconds at 10 × 5,000), and a client resolving it then waited a second for ARP's
+ *  retry. Kept answering (requests only; the heir's gratuitous burst moves the clients), the handover
+ *  is made before it is broken. Half a second covers the heir's plan at every scale measured below
+ *  10 × 5,000 and stays well inside the 1 s locktime clients honour before they take a newer MAC. */
+export const HANDOVER_LINGER_MS = 500;
+
+/** What becomes of an address this node announces and the plan no longer gives it: withdrawn now when
+ *  nobody else takes it (the Service gone, no eligible node), else kept until `lingerMs` after the
+ *  handover began. */
+export function handoverStep(step: { self: string; newOwner: string | undefined; since: number | undefined; nowMs: number; lingerMs: number }):
+  { readonly withdraw: true } | { readonly withdraw: false; readonly untilMs: number } {
+  if (step.newOwner === undefined || step.newOwner === step.self || step.lingerMs <= 0) return { withdraw: true };
+  const untilMs = (step.since ?? step.nowMs) + step.lingerMs;
+  return untilMs <= step.nowMs ? { withdraw: true } : { withdraw: false, untilMs };
+}
+
 export class AnnouncerReconciler implements Reconciler {
   /** address → interfaces, as told to the wire. */
   private readonly announced = new Map<string, readonly string[]>();
+  /** address → when this node began handing it to another (handoverStep). */
+  private readonly handingOver = new Map<string, number>();
 
   /** When this reconciler (this process) started: a peer is not judged dead for silence we could not hear. */
   private readonly startedMs = Date.now();
@@ -151,7 +178,13 @@ export class AnnouncerReconciler implements Reconciler {
     this.deps.statuses.want(plan.ownedServices, dead);
     this.recordGained(plan, gained);
     this.observe(plan, gained, lost, newlyDead);
-    return {};
+    if (this.handingOver.size === 0) return {};
+    const next = Math.min(...this.handingOver.values()) + this.handoverLingerMs();
+    return { requeueAfterMs: Math.max(1, next - Date.now()) };
+  }
+
+  private handoverLingerMs(): number {
+    return this.deps.handoverLingerMs ?? HANDOVER_LINGER_MS;
   }
 
   private firstApplied = false;
@@ -316,12 +349,30 @@ export class AnnouncerReconciler implements Reconciler {
   private changeWire(plan: AnnouncementPlan, gained: Set<string>, traces: ReadonlyMap<string, AnnouncementTrace>): number {
     const { wire, logger } = this.deps;
     let lost = 0;
+    const now = Date.now();
     for (const ip of [...this.announced.keys()]) {
-      if (plan.owned.has(ip)) continue;
+      if (plan.owned.has(ip)) {
+        if (this.handingOver.delete(ip)) {
+          // The peer may have moved the clients already: take them back.
+          wire.reassert?.(ip);
+          logger.info('kept', { ip, reason: 'given back before the handover ended' });
+        }
+        continue;
+      }
+      const owner = plan.addresses.get(ip)?.owner;
+      // Only while something here still answers for it (not on a link that went down).
+      const lingerMs = wire.answerable?.(ip) === false ? 0 : this.handoverLingerMs();
+      const step = handoverStep({ self: this.deps.self, newOwner: owner, since: this.handingOver.get(ip), nowMs: now, lingerMs });
+      if (!step.withdraw) {
+        if (!this.handingOver.has(ip)) logger.info('handing over', { ip, owner: owner ?? null, answeringForMs: step.untilMs - now });
+        this.handingOver.set(ip, this.handingOver.get(ip) ?? now);
+        continue;
+      }
       wire.withdraw(ip);
       this.announced.delete(ip);
+      this.handingOver.delete(ip);
       lost++;
-      logger.info('withdrew', { ip, owner: plan.addresses.get(ip)?.owner ?? null });
+      logger.info('withdrew', { ip, owner: owner ?? null });
     }
     for (const [ip, interfaces] of plan.owned) {
       const before = this.announced.get(ip);
@@ -426,5 +477,6 @@ export class AnnouncerReconciler implements Reconciler {
       for (const ip of this.announced.keys()) this.deps.wire.withdraw(ip);
     });
     this.announced.clear();
+    this.handingOver.clear();
   }
 }

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { kubectl } from './kubectl.js';
 import { speakerBack, speakerPid } from './programs.js';
 import { waitFor } from './processes.js';
+import type { L2Watch, WatchRound } from './census.js';
 import { arpOwners, type Prober, type ProbeSample } from './wire.js';
 
 export type FailoverKind = 'SIGKILL' | 'SIGTERM' | 'cordon';
@@ -23,7 +24,15 @@ export interface FailoverTrial {
   /** The request in flight when the client's neighbour entry moved to the new MAC, reset: its connection
    *  was opened to the old owner and continued to the new one, whose kernel knows nothing of it. */
   readonly resetAtSwitch: number;
+  /** With a watch: requests answered by a node that was not answering ARP/NDP for the address then
+   *  (lostRequests()), from the action until the handover is over (HANDOVER_OVER_MS after the move).
+   *  The lab's kube-proxy emulation serves every address on every node, so these were answered here;
+   *  a kube-proxy that serves only from the announcing node would have lost them. */
+  readonly servedUnannounced?: readonly string[];
 }
+
+/** After the move: the old owner's handover linger (HANDOVER_LINGER_MS, 500 ms) and a margin. */
+const HANDOVER_OVER_MS = 1500;
 
 /** Splits the requests that failed before the new owner's first answer: a reset of the last one sent
  *  before it is the connection that straddled the MAC switch, which no Layer 2 handover can carry (the
@@ -47,7 +56,7 @@ export async function waitForSingleOwner(ip: string, owner: string, timeoutMs = 
   }, timeoutMs, 100);
 }
 
-export async function failoverTrial(kind: FailoverKind, ip: string, owner: string, prober: Prober): Promise<FailoverTrial> {
+export async function failoverTrial(kind: FailoverKind, ip: string, owner: string, prober: Prober, watch?: L2Watch): Promise<FailoverTrial> {
   await waitFor(`${owner}'s traffic`, () => prober.samples.at(-1)?.node === owner, 10_000, 20);
   // Found before the clock starts: on the cluster lab finding a container's process takes a few ms.
   const pid = kind === 'cordon' ? undefined : speakerPid(owner);
@@ -60,6 +69,13 @@ export async function failoverTrial(kind: FailoverKind, ip: string, owner: strin
   const window = prober.since(started);
   const first = window.find((s) => s.node !== undefined && s.node !== owner)!;
   const { lost, resetAtSwitch } = failedRequests(window, first);
+  let servedUnannounced: string[] | undefined;
+  if (watch !== undefined) {
+    await sleep(Math.max(0, first.t + HANDOVER_OVER_MS - Date.now()));
+    const ended = Date.now();
+    servedUnannounced = lostRequests(prober.since(started).filter((s) => s.t <= ended), watch.since(started - 100), ip)
+      .filter((s) => s.node !== undefined).map((s) => `+${s.t - started} ms by ${s.node}`);
+  }
   // Give the owner back, and let it settle before the next trial.
   if (pid === undefined) kubectl('uncordon', owner);
   else await speakerBack(owner, pid);
@@ -67,7 +83,24 @@ export async function failoverTrial(kind: FailoverKind, ip: string, owner: strin
   await waitFor(`${owner} to serve again`, () => prober.samples.at(-1)?.node === owner, 10_000, 20);
   await sleep(SETTLE_MS);
   return { kind, from: owner, to: first.node!, ms: first.t - started, lost: lost.length,
-    lostRequests: lost.map((s) => `+${s.t - started} ms: ${s.error}`), resetAtSwitch: resetAtSwitch.length };
+    lostRequests: lost.map((s) => `+${s.t - started} ms: ${s.error}`), resetAtSwitch: resetAtSwitch.length,
+    ...(servedUnannounced === undefined ? {} : { servedUnannounced }) };
+}
+
+/** The requests a failover lost. The lab's kube-proxy emulation holds every address on every node (as
+ *  IPVS mode does), so a request the client's stale neighbour entry sends to a node that no longer
+ *  announces the address is still answered there; judged by the rule "a node serves an address only
+ *  while it announces it", such a request is lost, as is one that failed. A node announces at a
+ *  request's time when the prober's round before it, or the one after (the prober's resolution), saw
+ *  that node answer. */
+export function lostRequests(samples: readonly ProbeSample[], rounds: readonly WatchRound[], ip: string): ProbeSample[] {
+  let next = 0;
+  return samples.filter((sample) => {
+    if (sample.node === undefined) return true;
+    while (next < rounds.length && rounds[next]!.t <= sample.t) next++;
+    const announces = (round: WatchRound | undefined): boolean => round?.answers.get(ip)?.includes(sample.node!) === true;
+    return !announces(rounds[next - 1]) && !announces(rounds[next]);
+  });
 }
 
 export function percentile(values: readonly number[], p: number): number {
