@@ -208,12 +208,11 @@ async function failoverSeries(kind: FailoverKind, boundMs: number): Promise<void
   for (const trial of trials) assert.ok(trial.ms <= boundMs, `${kind}: a failover took ${trial.ms} ms (bound ${boundMs} ms)`);
   const successor = electOwner(ip, NODES.filter((n) => n !== owner));
   assert.ok(trials.every((t) => t.to === successor), `traffic moved to the elected successor ${successor}`);
-  if (kind === 'cordon') {
-    assert.equal(lost, 0, `no probe lost on cordon; lost: ${trials.flatMap((t) => t.lostRequests.map((r) => `${r} (first answer by ${t.to} at +${t.ms} ms)`)).join('; ')}`);
-    // Make before break: the old owner answers until the heir has taken the clients, so no request
-    // reaches a node that had stopped announcing (with kube-proxy serving only there, none is lost).
-    assert.deepEqual(unannounced, [], 'on cordon, every request was answered by a node announcing the address');
-  }
+  if (kind === 'cordon') assert.equal(lost, 0, `no probe lost on cordon; lost: ${trials.flatMap((t) => t.lostRequests.map((r) => `${r} (first answer by ${t.to} at +${t.ms} ms)`)).join('; ')}`);
+  // Make before break (cordon, and SIGTERM after its goodbye): the old owner answers until the heir has
+  // taken the clients, so no request reaches a node that had stopped announcing (with a kube-proxy that
+  // serves only there, none is lost). A SIGKILL has no handover: what it costs is only printed.
+  if (kind !== 'SIGKILL') assert.deepEqual(unannounced, [], `on ${kind}, every request was answered by a node announcing the address`);
 }
 
 test('failover after SIGKILL of the owner\'s announcer stays under 2 s', async () => failoverSeries('SIGKILL', 2000));

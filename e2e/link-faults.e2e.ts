@@ -3,8 +3,9 @@
 // down and up again, ten times for each length: a flap shorter than the liveness deadline (500 ms) must
 // leave the owner answering again within 250 ms of link up (its responders re-armed on the link event,
 // not by the 2 s rescan); a longer one must move the address to the next node within 1 s of link down
-// and leave exactly one node answering within 1 s of link up. The reproduction of the issue: before the
-// fix, a 50 ms flap left the address unanswered for good.
+// and leave exactly one node answering within 1 s of link up (about half of it the heir's handover
+// linger: it answers on for 500 ms while the owner takes the address back, reconcilers/announcer.ts).
+// The reproduction of the issue: before the fix, a 50 ms flap left the address unanswered for good.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
