@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { longestSilence, recovery, table } from './peer.js';
+import { longestSilence, movedAway, recovery, table } from './peer.js';
 
 const round = (t: number, nodes: string[]): { t: number; answers: Map<string, string[]> } => ({ t, answers: new Map(nodes.length === 0 ? [] : [['10.0.0.1', nodes]]) });
 
@@ -15,6 +15,19 @@ describe('recovery after a speaker is killed', () => {
     ['nothing yet', [round(1, []), round(2, [])], undefined],
   ];
   for (const [name, rounds, expected] of cases) it(name, () => assert.deepEqual(recovery(rounds, '10.0.0.1', 'lab-node-1'), expected));
+  it('a round missed while the old speaker still answers is no restart', () =>
+    assert.equal(recovery([round(0, ['lab-node-1']), round(5, []), round(10, ['lab-node-1'])], '10.0.0.1', 'lab-node-1', 100), undefined));
+  it('the owner after a silence as long as a restart is its restarted speaker', () =>
+    assert.deepEqual(recovery([round(0, []), round(5, ['lab-node-1']), round(10, []), round(600, ['lab-node-1'])], '10.0.0.1', 'lab-node-1', 100), { t: 600, by: 'lab-node-1' }));
+});
+
+describe('the move after a drain', () => {
+  const cases: Array<[string, Array<{ t: number; answers: Map<string, string[]> }>, { t: number; by: string } | undefined]> = [
+    ['the owner again after a missed round is no move', [round(1, []), round(2, ['lab-node-1'])], undefined],
+    ['another node, after the owner', [round(1, ['lab-node-1']), round(2, []), round(3, ['lab-node-2'])], { t: 3, by: 'lab-node-2' }],
+    ['both answering: moved', [round(1, ['lab-node-1', 'lab-node-2'])], { t: 1, by: 'lab-node-2' }],
+  ];
+  for (const [name, rounds, expected] of cases) it(name, () => assert.deepEqual(movedAway(rounds, '10.0.0.1', 'lab-node-1'), expected));
 });
 
 describe('the longest silence at an address', () => {

@@ -228,6 +228,9 @@ export class AnnouncerReconciler implements Reconciler {
 
   private livenessSeen = '';
   private verdicts = new Map<string, PeerLiveness>();
+  /** Peers judged alive at this pass and not at the last one. A peer says it is alive only once it
+   *  announces what it owns (speaker-program.ts), so an address handed back to one needs no linger. */
+  private readonly newlyAlive = new Set<string>();
 
   /** Logs each peer whose verdict changed, with why: the evidence behind every move of ownership.
    *  Returns the peers that died since the last pass, with when they were last heard. */
@@ -235,12 +238,14 @@ export class AnnouncerReconciler implements Reconciler {
     this.livenessSeen = this.livenessSignature(now);
     const next = new Map(this.peerNames().map((name) => [name, this.peerVerdict(name, now)]));
     const newlyDead = new Map<string, number>();
+    this.newlyAlive.clear();
     for (const [name, verdict] of next) {
       const before = this.verdicts.get(name);
       if (before?.alive === verdict.alive) continue;
       const fields = { peer: name, heardUpToLagMs: now - (this.deps.peers.heardUpToMs() ?? now) };
       if (verdict.alive) {
         this.deps.logger.info('peer alive', { ...fields, via: verdict.via });
+        this.newlyAlive.add(name);
         continue;
       }
       this.deps.logger.info('peer dead', { ...fields, reason: verdict.reason });
@@ -363,8 +368,9 @@ export class AnnouncerReconciler implements Reconciler {
         continue;
       }
       const owner = plan.addresses.get(ip)?.owner;
-      // Only while something here still answers for it (not on a link that went down).
-      const lingerMs = wire.answerable?.(ip) === false ? 0 : this.handoverLingerMs();
+      // Only while something here still answers for it (not on a link that went down), and not to a
+      // peer that just came back: it announced before it said it was alive.
+      const lingerMs = wire.answerable?.(ip) === false || (owner !== undefined && this.newlyAlive.has(owner)) ? 0 : this.handoverLingerMs();
       const step = handoverStep({ self: this.deps.self, newOwner: owner, since: this.handingOver.get(ip), nowMs: now, lingerMs });
       if (!step.withdraw) {
         if (!this.handingOver.has(ip)) logger.info('handing over', { ip, owner: owner ?? null, answeringForMs: step.untilMs - now });
