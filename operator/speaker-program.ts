@@ -23,7 +23,7 @@ import { IPAddressPools, L2Advertisements, ServiceL2Statuses } from '../schemas/
 import { countDrop, emptyDropTally, MEMBERLIST_SECRET } from '../reconcilers/layer2/heartbeat-auth.js';
 import { memberlistSecretSelector } from '../reconcilers/memberlist-secret.js';
 import type { IPAddressPool, L2Advertisement, ServiceL2Status } from '../schemas/generated/types.js';
-import { ANNOUNCER_KEY, AnnouncerReconciler, NODE_LABEL, STOP_LINGER_MS, type EndpointSlice, type Node } from '../reconcilers/announcer.js';
+import { ANNOUNCER_KEY, AnnouncerReconciler, NODE_LABEL, type EndpointSlice, type Node } from '../reconcilers/announcer.js';
 import { defaultLivenessTimings } from '../reconcilers/layer2/liveness.js';
 import { SteadyInterfaces } from '../reconcilers/layer2/steady-interfaces.js';
 import { endpointSliceAsAnnounced, nodeAsAnnounced, serviceAsAnnounced } from '../reconcilers/layer2/speaker-cache.js';
@@ -206,14 +206,14 @@ export async function main(): Promise<void> {
   manager.add(controller);
   manager.add(statusController);
   const loopDelay = watchLoopDelay(logger);
-  // Graceful stop: tell the peers first (they take over at once), answer on while they do, then fall
-  // silent, then tidy the API.
+  // Graceful stop: tell the peers first (they take over at once), then fall silent, then tidy the API.
+  // (Answering on for a second after the goodbye was tried and taken out: docs/decisions.md, "Handover".)
   manager.onShutdown(async () => {
     clearInterval(livenessTicker);
     interfaces.stop();
     loopDelay.stop();
     await peers.stop();
-    await reconciler.handOverAll(STOP_LINGER_MS);
+    reconciler.withdrawAll();
     wire.close();
     await heartbeat.stop();
     await tracing.shutdown();

@@ -121,9 +121,6 @@ export function planDelayMs(last: { lastStartMs: number; lastPlanMs: number; now
  *  is made before it is broken. Half a second covers the heir's plan at every scale measured below
  *  10 × 5,000 and stays well inside the 1 s locktime clients honour before they take a newer MAC. */
 export const HANDOVER_LINGER_MS = 500;
-/** The same on a graceful stop (handOverAll): longer, since every address moves at once and the process
- *  is going anyway; well inside the speaker's 5 s termination grace period. */
-export const STOP_LINGER_MS = 1000;
 
 /** What becomes of an address this node announces and the plan no longer gives it: withdrawn now when
  *  nobody else takes it (the Service gone, no eligible node), else kept until `lingerMs` after the
@@ -480,19 +477,7 @@ export class AnnouncerReconciler implements Reconciler {
     }));
   }
 
-  /** Graceful stop, after the peers were told goodbye: answers on for `lingerMs` while they plan and
-   *  announce (their gratuitous bursts move the clients), then silences everything. Withdrawing right
-   *  after the goodbye left each address unanswered for the heir's plan (0–12 ms at 3 nodes; 3.9 s p99
-   *  at 10 × 5,000 on a two-core lab). No linger with nothing announced or no live peer to take over. */
-  async handOverAll(lingerMs: number): Promise<void> {
-    if (this.announced.size > 0 && this.peersAlive() > 0 && lingerMs > 0) {
-      this.deps.logger.info('handing over on stop', { addresses: this.announced.size, answeringForMs: lingerMs });
-      await new Promise((resolve) => setTimeout(resolve, lingerMs));
-    }
-    this.withdrawAll();
-  }
-
-  /** Silences everything this node announces. */
+  /** Graceful stop, after the peers were told goodbye: silence everything this node announces. */
   withdrawAll(): void {
     this.deps.wire.batch(() => {
       for (const ip of this.announced.keys()) this.deps.wire.withdraw(ip);
