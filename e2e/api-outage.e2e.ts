@@ -17,7 +17,7 @@ import { electOwner } from '../reconcilers/layer2/election.js';
 import { L2Watch, type WatchRound } from './lab/census.js';
 import { setEndpoints } from './lab/endpoints.js';
 import { waitForSingleOwner } from './lab/failover.js';
-import { kubectl, kubectlApply } from './lab/kubectl.js';
+import { kubectl, kubectlApply, kubectlApplyAdmitted } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
 import { stopDaemon } from './lab/processes.js';
 import { e2eLabMode, signalSpeaker, speakerApiConnections, speakerApiRelayPidFile, speakerBack } from './lab/programs.js';
@@ -53,7 +53,7 @@ before(async () => {
   await labUpAgain();
   client = await KubeClient.create(loadKubeConfig(labPaths().kubeconfig), 'l2lb-e2e-outage');
   kubectlApply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NAMESPACE}}\n`);
-  kubectlApply(`apiVersion: metallb.io/v1beta1
+  await kubectlApplyAdmitted(`apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: {name: outage-pool, namespace: metallb-system}
 spec: {addresses: [${IP}/32], autoAssign: false}
