@@ -169,23 +169,23 @@ export class L2Announcer {
 
   /** True while at least one working responder answers for `ip`: what the speaker may claim. */
   answerable(ip: string): boolean {
-    const address = parseIp(ip);
-    if (!address.ok) return false;
-    for (const responder of this.responders.values()) {
-      if (responder.fault === null && responder.addresses.includes(address.value.text)) return true;
-    }
-    return false;
+    return this.answeringResponders(ip).responders.length > 0;
   }
 
   /** Sends the gratuitous schedule again for an address this node already answers for: a handover
    *  called off (the address given back while still answered here), after which the clients may be
    *  with the peer that was taking it. */
   reassert(ip: string): void {
+    const { text, responders } = this.answeringResponders(ip);
+    for (const responder of responders) this.startBurst(responder, text);
+  }
+
+  /** The working responders that hold `ip`, and its canonical text (none for a malformed address). */
+  private answeringResponders(ip: string): { text: string; responders: Responder[] } {
     const address = parseIp(ip);
-    if (!address.ok) return;
-    for (const responder of this.responders.values()) {
-      if (responder.fault === null && responder.addresses.includes(address.value.text)) this.startBurst(responder, address.value.text);
-    }
+    if (!address.ok) return { text: ip, responders: [] };
+    const text = address.value.text;
+    return { text, responders: [...this.responders.values()].filter((r) => r.fault === null && r.addresses.includes(text)) };
   }
 
   /** Per interface, both sockets' counters (native replies, hand-over drops; the kernel's reset on reading). */

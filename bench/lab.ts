@@ -19,7 +19,7 @@ import { failoverTrial, percentile, waitForSingleOwner, type FailoverKind } from
 import { kubectl, kubectlApply } from '../e2e/lab/kubectl.js';
 import { labPaths, labUp } from '../e2e/lab/lab.js';
 import { restartController } from '../e2e/lab/operator.js';
-import { readPid, waitFor } from '../e2e/lab/processes.js';
+import { memoryOfPid, readPid, waitFor } from '../e2e/lab/processes.js';
 import { Prober } from '../e2e/lab/wire.js';
 
 const SERVICES = Number(process.env.BENCH_SERVICES ?? '1000');
@@ -47,9 +47,7 @@ async function createMany(client: KubeClient, names: readonly string[]): Promise
 }
 
 function rssMb(pidFile: string): number {
-  const pid = readPid(pidFile);
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? '0') / 1024);
+  return memoryOfPid(readPid(pidFile)).rssMb;
 }
 
 async function apiWrites(): Promise<number> {

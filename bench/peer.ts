@@ -26,7 +26,7 @@ import { census, L2Watch } from '../e2e/lab/census.js';
 import { lostRequests, percentile } from '../e2e/lab/failover.js';
 import { kubectl, kubectlApply, kubectlAsync, kubectlResult } from '../e2e/lab/kubectl.js';
 import { labDown, labPaths, labUp, type LabMode } from '../e2e/lab/lab.js';
-import { pidsInNamespace, waitFor } from '../e2e/lab/processes.js';
+import { memoryOfPid, pidsInNamespace, waitFor } from '../e2e/lab/processes.js';
 import { deleteAllOf, inParallel, scalePoolYaml } from '../e2e/lab/scale.js';
 import { LAB_CLIENT_NS, labNode } from '../e2e/lab/topology.js';
 import { Prober } from '../e2e/lab/wire.js';
@@ -159,11 +159,6 @@ function pidsAnywhere(command: RegExp): number[] {
       return false;
     }
   });
-}
-
-function rssMB(pid: number): number {
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Math.round(Number(kb ?? 0) / 102.4) / 10;
 }
 
 /** User plus system CPU time a process has used, in clock ticks (fields 14 and 15 of /proc/<pid>/stat,
@@ -538,8 +533,8 @@ function memory(peer: Peer, result: PeerResult): void {
   const speakers = speakerPids(peer);
   const controllers = pidsAnywhere(PROGRAM[peer].controller);
   if (speakers.length === 0 || controllers.length === 0) throw new Error(`found ${speakers.length} speakers and ${controllers.length} controllers`);
-  result.speakerRssMB = Math.max(...speakers.map(rssMB));
-  result.controllerRssMB = Math.max(...controllers.map(rssMB));
+  result.speakerRssMB = Math.max(...speakers.map((pid) => memoryOfPid(pid).rssMb));
+  result.controllerRssMB = Math.max(...controllers.map((pid) => memoryOfPid(pid).rssMb));
   const heaps = Array.from({ length: NODES }, (_, i) => speakerHeapMB(labNode(i + 1).name, labNode(i + 1).eth0.ipv4)).filter((mb) => mb !== undefined);
   if (heaps.length > 0) result.speakerHeapMB = Math.max(...heaps);
 }

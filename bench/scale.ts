@@ -15,7 +15,8 @@ import { kubectlResult } from '../e2e/lab/kubectl.js';
 import { labPaths, labUp } from '../e2e/lab/lab.js';
 import { restartController } from '../e2e/lab/operator.js';
 import { stopDaemon } from '../e2e/lab/processes.js';
-import { createScaleServices, memoryOf, scalePoolYaml, settleOwnership, type Memory, type Settled } from '../e2e/lab/scale.js';
+import { createScaleServices, memoryOf, scalePoolYaml, settleOwnership, type Settled } from '../e2e/lab/scale.js';
+import type { Memory } from '../e2e/lab/processes.js';
 
 const SERVICES = Number(process.env.BENCH_SCALE_SERVICES ?? '5000');
 const NODE_COUNT = Number(process.env.BENCH_SCALE_NODES ?? '10');

@@ -8,7 +8,6 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError, KubeClient } from '../operator/kit/kube-client.js';
 import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
@@ -19,7 +18,7 @@ import { repoRoot } from './fixtures.js';
 import { setEndpoints } from './lab/endpoints.js';
 import { kubectl, kubectlResult } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
-import { waitFor } from './lab/processes.js';
+import { memoryOfPid, waitFor } from './lab/processes.js';
 import { controllerPids, e2eLabMode } from './lab/programs.js';
 
 // make test sends 1,000 (about a minute); `make fuzz` sends 10,000 (COUNT=, SEED=).
@@ -41,8 +40,7 @@ async function assignments(): Promise<Map<string, string>> {
 
 /** Every controller process's RSS together: on the installed lab both replicas serve the webhook. */
 function controllerRssMb(): number {
-  const kb = controllerPids().map((pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]));
-  return Math.round(kb.reduce((sum, n) => sum + n, 0) / 1024);
+  return Math.round(controllerPids().reduce((sum, pid) => sum + memoryOfPid(pid).rssMb, 0));
 }
 
 before(async () => {

@@ -11,7 +11,6 @@
 //   MINUTES=10 SEED=7 node dist/e2e/chaos.js
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../operator/kit/kube-client.js';
@@ -23,7 +22,7 @@ import { setEndpoints } from './lab/endpoints.js';
 import { seededRandom } from './lab/random.js';
 import { kubectl, kubectlApply } from './lab/kubectl.js';
 import { labMode, labPaths, labUp, type LabMode } from './lab/lab.js';
-import { stopDaemon, waitFor } from './lab/processes.js';
+import { memoryOfPid, stopDaemon, waitFor } from './lab/processes.js';
 import { controllerPids, e2eLabMode, restartController, signalSpeaker, speakerBack, speakerLog, speakerPid } from './lab/programs.js';
 import { LAB_NET_NS, labNode, SEGMENT2_BRIDGE } from './lab/topology.js';
 
@@ -94,15 +93,6 @@ function signal(pids: readonly number[], sig: NodeJS.Signals): void {
     } catch {
       // gone meanwhile
     }
-  }
-}
-
-function rssMb(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024);
-  } catch {
-    return NaN;
   }
 }
 
@@ -423,7 +413,7 @@ export interface RssSample {
 }
 
 function sampleRss(): RssSample {
-  return { t: Date.now(), mb: new Map(programs().map(({ program, pid }) => [program, rssMb(pid)])) };
+  return { t: Date.now(), mb: new Map(programs().map(({ program, pid }) => [program, memoryOfPid(pid).rssMb])) };
 }
 
 /** A V8 heap grows to its working size over the first minute or so whatever the load; growth is judged

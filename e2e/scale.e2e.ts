@@ -15,8 +15,9 @@ import { readAudit, requestsByAgent } from './lab/audit.js';
 import { kubectl, kubectlApply } from './lab/kubectl.js';
 import { labPaths, labUp } from './lab/lab.js';
 import { controllerPids, e2eLabMode, signalSpeaker, speakerBack, speakerLog, speakerPid, startSpeakers, stopSpeakers } from './lab/programs.js';
+import { memoryOfPid } from './lab/processes.js';
 import { HEARTBEAT_LABEL } from '../reconcilers/layer2/node-heartbeat.js';
-import { createScaleServices, deleteScaleServices, memoryOfPid, scalePoolYaml, settleOwnership, type Settled } from './lab/scale.js';
+import { createScaleServices, deleteScaleServices, scalePoolYaml, settleOwnership, type Settled } from './lab/scale.js';
 
 const COUNT = Number(process.env.L2LB_SCALE_SERVICES ?? '1000');
 const NAMESPACE = 'scale';

@@ -99,8 +99,6 @@ export interface AnnouncerDeps {
   readonly loadBalancerClass: string | undefined;
   readonly eligibility?: Partial<EligibilityOptions>;
   readonly liveness: LivenessTimings;
-  /** HANDOVER_LINGER_MS unless set (0: withdraw at once). */
-  readonly handoverLingerMs?: number;
 }
 
 /** How long the next plan waits. A storm of changes (a thousand Services created at once) must not
@@ -179,12 +177,8 @@ export class AnnouncerReconciler implements Reconciler {
     this.recordGained(plan, gained);
     this.observe(plan, gained, lost, newlyDead);
     if (this.handingOver.size === 0) return {};
-    const next = Math.min(...this.handingOver.values()) + this.handoverLingerMs();
+    const next = Math.min(...this.handingOver.values()) + HANDOVER_LINGER_MS;
     return { requeueAfterMs: Math.max(1, next - Date.now()) };
-  }
-
-  private handoverLingerMs(): number {
-    return this.deps.handoverLingerMs ?? HANDOVER_LINGER_MS;
   }
 
   private firstApplied = false;
@@ -367,7 +361,7 @@ export class AnnouncerReconciler implements Reconciler {
       const owner = plan.addresses.get(ip)?.owner;
       // Only while something here still answers for it (not on a link that went down), and not to a
       // peer that just came back: it announced before it said it was alive.
-      const lingerMs = wire.answerable?.(ip) === false || (owner !== undefined && this.newlyAlive.has(owner)) ? 0 : this.handoverLingerMs();
+      const lingerMs = wire.answerable?.(ip) === false || (owner !== undefined && this.newlyAlive.has(owner)) ? 0 : HANDOVER_LINGER_MS;
       const step = handoverStep({ self: this.deps.self, newOwner: owner, since: this.handingOver.get(ip), nowMs: now, lingerMs });
       if (!step.withdraw) {
         if (!this.handingOver.has(ip)) logger.info('handing over', { ip, owner: owner ?? null, answeringForMs: step.untilMs - now });

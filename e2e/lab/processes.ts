@@ -2,7 +2,7 @@
 // per process so that a scenario can kill one and `lab-down` can find them all.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -106,15 +106,44 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
   }
 }
 
+export interface Memory {
+  readonly rssMb: number;
+  /** The peak resident set since the process started (VmHWM): what a memory limit must cover. */
+  readonly peakMb: number;
+}
+
+/** A process's resident memory in MB (one decimal); NaN for no pid or a process that has exited. */
+export function memoryOfPid(pid: number | undefined): Memory {
+  let status: string;
+  try {
+    if (pid === undefined) throw new Error('no pid');
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return { rssMb: NaN, peakMb: NaN };
+  }
+  const mb = (field: string): number => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1]) / 102.4) / 10;
+  return { rssMb: mb('VmRSS'), peakMb: mb('VmHWM') };
+}
+
 /** Host pids of the processes in network namespace `ns` whose command line (arguments joined by spaces)
  *  matches: how a scenario finds a Pod's process on the cluster lab, where no pid file names it. */
 export function pidsInNamespace(ns: string, command: RegExp): number[] {
   const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  return pids.filter((pid) => {
-    try {
-      return command.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
-    } catch {
-      return false; // exited meanwhile
-    }
-  });
+  return pids.filter((pid) => command.test(commandLine(pid)));
+}
+
+/** A process's arguments joined by spaces; `(gone)` once it has exited. */
+export function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+  } catch {
+    return '(gone)';
+  }
+}
+
+/** Processes on this host whose command line matches: containers' processes are the host's, seen from
+ *  here, whatever network namespace their Pod has. */
+export function processesMatching(command: RegExp): number[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number)
+    .filter((pid) => command.test(commandLine(pid)) && isAlive(pid));
 }

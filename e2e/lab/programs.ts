@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { kubectl } from './kubectl.js';
 import { labMode, labPaths, type LabMode } from './lab.js';
 import { ensureAnnouncers, restartController as restartControllerProcess } from './operator.js';
-import { isAlive, pidsInNamespace, readPid, runningPid, stopDaemon, waitFor } from './processes.js';
+import { commandLine, isAlive, pidsInNamespace, processesMatching, runningPid, stopDaemon, waitFor } from './processes.js';
 import { labNode, podCidr } from './topology.js';
 
 /** The mode an e2e file that runs on either lab asks for: `L2LB_LAB_MODE=cluster` (what `make e2e` sets
@@ -112,8 +112,8 @@ export function speakerApiRelayPidFile(node: string): string {
 /** Host pids of every controller process (one in processes mode, each replica's in cluster mode). */
 export function controllerPids(): number[] {
   if (!installed()) {
-    const pid = readPid(join(labPaths().run, 'controller.pid'));
-    return pid !== undefined && isAlive(pid) ? [pid] : [];
+    const pid = runningPid(join(labPaths().run, 'controller.pid'));
+    return pid === undefined ? [] : [pid];
   }
   return processesMatching(/controller-main\.js/);
 }
@@ -154,27 +154,4 @@ function handlesSigterm(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-  } catch {
-    return '(gone)';
-  }
-}
-
-/** Processes on this host whose command line matches: containers' processes are the host's, seen from
- *  here, whatever network namespace their Pod has. */
-function processesMatching(command: RegExp): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (command.test(commandLine(Number(entry))) && isAlive(Number(entry))) pids.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
 }

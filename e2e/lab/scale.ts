@@ -1,7 +1,6 @@
 // Many Services with EndpointSlices on the lab, and the judgement of who answers for them: shared by the
 // scale e2e test (1,000 Services, three nodes) and the scale benchmark (5,000 Services, ten nodes).
 
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, type KubeClient } from '../../operator/kit/kube-client.js';
@@ -11,7 +10,7 @@ import { census, type Census } from './census.js';
 import { endpointSlice } from './endpoints.js';
 import { kubectl } from './kubectl.js';
 import { labPaths } from './lab.js';
-import { readPid, waitFor } from './processes.js';
+import { memoryOfPid, readPid, waitFor, type Memory } from './processes.js';
 
 interface ServiceView extends KubeObject {
   status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } };
@@ -95,22 +94,9 @@ export async function deleteScaleServices(client: KubeClient, namespace: string)
   kubectl('delete', 'l2advertisements,ipaddresspools', '--all', '-n', 'metallb-system', '--wait=true');
 }
 
-export interface Memory {
-  readonly rssMb: number;
-  /** The peak resident set since the process started (VmHWM): what a memory limit must cover. */
-  readonly peakMb: number;
-}
-
 /** Memory of a lab program by its pid file's name (`controller`, `announcer-lab-node-1`). */
 export function memoryOf(name: string): Memory {
   return memoryOfPid(readPid(join(labPaths().run, `${name}.pid`)));
-}
-
-export function memoryOfPid(pid: number | undefined): Memory {
-  if (pid === undefined) return { rssMb: NaN, peakMb: NaN };
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const mb = (field: string): number => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1]) / 1024);
-  return { rssMb: mb('VmRSS'), peakMb: mb('VmHWM') };
 }
 
 export interface Judgement {
