@@ -42,8 +42,12 @@ describe('the longest silence at an address', () => {
 });
 
 describe('the side-by-side table', () => {
-  const measured = { errors: {}, crash: { answeredMs: { samples: 2, p50: 50, p99: 100, values: [50, 100] }, silenceMs: { samples: 2, p50: 0, p99: 0, values: [0, 0] }, moved: 2, restarted: 0, requests: 40, lost: [0, 3] }, speakerRssMB: 90 };
-  const failed = { errors: { crash: 'no metallb speaker process in lab-node-2' }, speakerRssMB: 60 };
+  const measured = { errors: {}, crash: { answeredMs: { samples: 2, p50: 50, p99: 100, values: [50, 100] }, silenceMs: { samples: 2, p50: 0, p99: 0, values: [0, 0] }, moved: 2, restarted: 0, stayed: 0, silent: 0, requests: 40, lost: [0, 3] },
+    drain: { answeredMs: { samples: 1, p50: 180, p99: 180, values: [180] }, silenceMs: { samples: 1, p50: 0, p99: 0, values: [0] }, moved: 1, restarted: 0, stayed: 0, silent: 0, requests: 30, lost: [0] },
+    speakerRssMB: 90 };
+  const failed = { errors: { crash: 'no metallb speaker process in lab-node-2' }, speakerRssMB: 60,
+    // MetalLB keeps announcing from a drained node: trials that never moved, with their silence and losses.
+    drain: { answeredMs: undefined, silenceMs: { samples: 2, p50: 0, p99: 40, values: [0, 40] }, moved: 0, restarted: 0, stayed: 2, silent: 0, requests: 60, lost: [0, 4] } };
   const rows = table(measured, failed);
   it('prints a failed scenario as not measured, with its reason, and no ratio', () => {
     const crash = rows.find(([name]) => name.startsWith('speaker SIGKILL → answered again, ARP'))!;
@@ -52,6 +56,12 @@ describe('the side-by-side table', () => {
   it('sums the requests lost over the trials, and names the worst trial', () => {
     const lost = rows.find(([name]) => name.startsWith('speaker SIGKILL → HTTP requests lost'))!;
     assert.deepEqual(lost.slice(1), ['3 of 40 (most in one trial: 3)', 'not measured: no metallb speaker process in lab-node-2', '–']);
+  });
+  it('says how trials that never resolved ended, and still counts their silences and lost requests', () => {
+    assert.deepEqual(rows.find(([name]) => name.startsWith('kubectl drain → answered by another node, ARP'))!.slice(1),
+      ['180 / 180 ms (n=1); moved 1, restarted 0', 'no trial; moved 0, restarted 0; after 30 s: 2 still with the owner', '–']);
+    assert.deepEqual(rows.find(([name]) => name.startsWith('kubectl drain → longest silence'))!.slice(1), ['0 / 0 ms (n=1)', '0 / 40 ms (n=2)', '0.00×']);
+    assert.deepEqual(rows.find(([name]) => name.startsWith('kubectl drain → HTTP requests lost'))!.slice(1), ['0 of 30 (most in one trial: 0)', '4 of 60 (most in one trial: 4)', '0.00×']);
   });
   it('gives the ratio of l2lb to MetalLB', () => {
     assert.deepEqual(rows.find(([name]) => name.startsWith('speaker RSS')), ['speaker RSS (largest)', '90 MB', '60 MB', '1.50×']);

@@ -64,13 +64,18 @@ interface Distribution {
 
 /** A speaker signalled on the owner of an address (SIGKILL or SIGTERM), or its node drained. */
 interface Handover {
-  /** Signal or drain → the address answered again (recovery()). */
-  readonly answeredMs: Distribution;
+  /** Signal or drain → the address answered again (recovery()), over the trials in which it was
+   *  (undefined when none was: see stayed and silent). */
+  readonly answeredMs: Distribution | undefined;
   /** The longest stretch in which nobody answered, per trial (0 when another node answered first). */
   readonly silenceMs: Distribution;
   /** How each trial ended: another node took the address, or the owner's restarted speaker did. */
   readonly moved: number;
   readonly restarted: number;
+  /** Trials the window ended without either: the owner still answering (MetalLB keeps announcing
+   *  from a drained node), or nobody answering. Their silences and lost requests still count. */
+  readonly stayed: number;
+  readonly silent: number;
   /** HTTP requests from lab-client every REQUEST_MS, from the fault to the trial's end, and how many of
    *  them were lost (lostRequests()), per trial. */
   readonly requests: number;
@@ -362,23 +367,28 @@ export function longestSilence(rounds: Rounds, ip: string): number {
 /** The shortest silence after which the owner's own answer counts as its restarted speaker's. */
 const OWNER_SILENCE_MS = 100;
 
+/** How long a handover trial waits for the address to move or come back after its fault. */
+const HANDOVER_WINDOW_MS = 30_000;
+
 /** How often lab-client sends an HTTP request to each watched address during a failover trial. */
 const REQUEST_MS = 10;
 
 /** One trial's figures at one address. */
 interface TrialAt {
-  readonly answeredMs: number;
+  readonly answeredMs: number | undefined;
   readonly silenceMs: number;
-  readonly heir: 'moved' | 'restarted';
+  readonly heir: 'moved' | 'restarted' | 'stayed' | 'silent';
   readonly requests: number;
   readonly lost: number;
 }
 
 function handover(trials: readonly TrialAt[]): Handover | undefined {
   if (trials.length === 0) return undefined;
+  const answered = trials.flatMap((t) => (t.answeredMs === undefined ? [] : [t.answeredMs]));
+  const count = (heir: TrialAt['heir']): number => trials.filter((t) => t.heir === heir).length;
   return {
-    answeredMs: distribution(trials.map((t) => t.answeredMs)), silenceMs: distribution(trials.map((t) => t.silenceMs)),
-    moved: trials.filter((t) => t.heir === 'moved').length, restarted: trials.filter((t) => t.heir === 'restarted').length,
+    answeredMs: answered.length === 0 ? undefined : distribution(answered), silenceMs: distribution(trials.map((t) => t.silenceMs)),
+    moved: count('moved'), restarted: count('restarted'), stayed: count('stayed'), silent: count('silent'),
     requests: trials.reduce((sum, t) => sum + t.requests, 0), lost: trials.map((t) => t.lost),
   };
 }
@@ -432,10 +442,13 @@ async function handovers(ips: readonly string[], ownerReturns: boolean, disrupt:
       // "recovered" that way, so that row timed a missed round, not the move).
       const recovered = (ip: string): { t: number; by: string } | undefined => (ownerReturns
         ? recovery(watch.since(started), ip, owner, OWNER_SILENCE_MS) : movedAway(watch.since(started), ip, owner));
-      await waitFor(`${watched.join(' and ')} answered by another node, or again after a silence`, () => watched.every((ip) => recovered(ip) !== undefined), 30_000, 5);
+      // A window that ends unresolved is a result too (MetalLB does not move an address off a drained
+      // node): its silences and lost requests count, and the row says how many trials stayed.
+      await waitFor(`${watched.join(' and ')} answered by another node, or again after a silence`, () => watched.every((ip) => recovered(ip) !== undefined), HANDOVER_WINDOW_MS, 5)
+        .catch(() => log(`trial ${trial + 1}: ${watched.filter((ip) => recovered(ip) === undefined).join(' and ')} neither moved nor answered again after a silence within ${HANDOVER_WINDOW_MS / 1000} s`));
       for (const ip of watched) {
-        const back = recovered(ip)!;
-        if (ownerReturns && back.by !== owner) {
+        const back = recovered(ip);
+        if (ownerReturns && back !== undefined && back.by !== owner) {
           await waitFor(`${owner} answering ${ip} again`, () => watch.since(back.t).some((round) => round.answers.get(ip)?.includes(owner)), 30_000, 20).catch(() => undefined);
         }
       }
@@ -444,8 +457,9 @@ async function handovers(ips: readonly string[], ownerReturns: boolean, disrupt:
       for (const ip of watched) {
         const rounds = watch.since(started);
         const samples = probers.get(ip)!.since(started).filter((s) => s.t <= ended);
-        const back = recovered(ip)!;
-        (isV6(ip) ? ndp : arp).push({ answeredMs: back.t - started, silenceMs: longestSilence(rounds, ip), heir: back.by === owner ? 'restarted' : 'moved',
+        const back = recovered(ip);
+        const heir = back !== undefined ? (back.by === owner ? 'restarted' : 'moved') : (rounds.at(-1)?.answers.get(ip)?.length ?? 0) > 0 ? 'stayed' : 'silent';
+        (isV6(ip) ? ndp : arp).push({ answeredMs: back === undefined ? undefined : back.t - started, silenceMs: longestSilence(rounds, ip), heir,
           requests: samples.length, lost: lostRequests(samples, rounds, ip).length });
       }
     } finally {
@@ -576,11 +590,11 @@ async function measure(peer: Peer): Promise<PeerResult> {
     log(`${peer}: create → ingress p99 ${result.createToIngressMs?.p99 ?? '-'} ms, → first answer p99 ${result.createToAnswerMs?.p99 ?? '-'} ms`);
     await timed(result, 'restarts', async () => (result.restarts = restarts()));
     await timed(result, 'crash', async () => ({ arp: result.crash, ndp: result.crash6 } = await handovers(ips, true, signalSpeaker(peer, 'SIGKILL'), freshSpeaker)));
-    log(`${peer}: speaker SIGKILL → answered again: p50 ${result.crash?.answeredMs.p50 ?? '-'} ms, p99 ${result.crash?.answeredMs.p99 ?? '-'} ms`);
+    log(`${peer}: speaker SIGKILL → answered again: p50 ${result.crash?.answeredMs?.p50 ?? '-'} ms, p99 ${result.crash?.answeredMs?.p99 ?? '-'} ms`);
     await timed(result, 'sigterm', async () => ({ arp: result.sigterm, ndp: result.sigterm6 } = await handovers(ips, true, signalSpeaker(peer, 'SIGTERM'), freshSpeaker)));
     log(`${peer}: speaker SIGTERM → silence p99 ${result.sigterm?.silenceMs.p99 ?? '-'} ms`);
     await timed(result, 'drain', async () => ({ arp: result.drain, ndp: result.drain6 } = await handovers(ips, false, drain, uncordon)));
-    log(`${peer}: drain → answered elsewhere p99 ${result.drain?.answeredMs.p99 ?? '-'} ms`);
+    log(`${peer}: drain → answered elsewhere p99 ${result.drain?.answeredMs?.p99 ?? '-'} ms`);
     const owners = await timed(result, 'node loss', async () => settle(ips));
     if (owners !== undefined) await timed(result, 'node loss', async () => nodeLosses(ips, owners, result));
     log(`${peer}: node loss → answered elsewhere p99 ${result.nodeLossMs?.p99 ?? '-'} ms; all of a node's addresses p99 ${result.massFailoverMs?.p99 ?? '-'} ms`);
@@ -595,7 +609,9 @@ async function measure(peer: Peer): Promise<PeerResult> {
 function merged(a: Handover | undefined, b: Handover | undefined): Handover | undefined {
   if (a === undefined || b === undefined) return a ?? b;
   const both = (x: Distribution, y: Distribution): Distribution => distribution([...x.values, ...y.values]);
-  return { answeredMs: both(a.answeredMs, b.answeredMs), silenceMs: both(a.silenceMs, b.silenceMs), moved: a.moved + b.moved, restarted: a.restarted + b.restarted,
+  const answered = [...a.answeredMs?.values ?? [], ...b.answeredMs?.values ?? []];
+  return { answeredMs: answered.length === 0 ? undefined : distribution(answered), silenceMs: both(a.silenceMs, b.silenceMs),
+    moved: a.moved + b.moved, restarted: a.restarted + b.restarted, stayed: a.stayed + b.stayed, silent: a.silent + b.silent,
     requests: a.requests + b.requests, lost: [...a.lost, ...b.lost] };
 }
 
@@ -604,8 +620,12 @@ function cell(d: Distribution | undefined, error?: string): string {
   return error === undefined ? 'not measured' : `not measured: ${error.slice(0, 80)}`;
 }
 
+/** How the trials ended; a cell with no figure (no trial resolved) says so instead of "not measured". */
 function heirs(h: Handover | undefined): string {
-  return h === undefined ? '' : `; moved ${h.moved}, restarted ${h.restarted}`;
+  if (h === undefined) return '';
+  const unresolved = [h.stayed > 0 ? `${h.stayed} still with the owner` : '', h.silent > 0 ? `${h.silent} answered by nobody` : ''].filter(Boolean);
+  const after = unresolved.length === 0 ? '' : `; after ${HANDOVER_WINDOW_MS / 1000} s: ${unresolved.join(', ')}`;
+  return `; moved ${h.moved}, restarted ${h.restarted}${after}`;
 }
 
 function figure(value: number | undefined, unit: string): string {
@@ -617,8 +637,11 @@ function ratio(a: number | undefined, b: number | undefined): string {
 }
 
 export function table(l2lb: PeerResult, metallb: PeerResult): Array<[string, string, string, string]> {
-  const row = (name: string, pick: (r: PeerResult) => Distribution | undefined, scenario: string, extra: (r: PeerResult) => string = () => ''): [string, string, string, string] =>
-    [name, cell(pick(l2lb), l2lb.errors[scenario]) + extra(l2lb), cell(pick(metallb), metallb.errors[scenario]) + extra(metallb), ratio(pick(l2lb)?.p99, pick(metallb)?.p99)];
+  const row = (name: string, pick: (r: PeerResult) => Distribution | undefined, scenario: string, extra: (r: PeerResult) => string = () => ''): [string, string, string, string] => {
+    // Trials ran but none ended as the row times (heirs() says how they ended): not "not measured".
+    const text = (r: PeerResult): string => (pick(r) === undefined && r.errors[scenario] === undefined && extra(r) !== '' ? `no trial${extra(r)}` : cell(pick(r), r.errors[scenario]) + extra(r));
+    return [name, text(l2lb), text(metallb), ratio(pick(l2lb)?.p99, pick(metallb)?.p99)];
+  };
   const plain = (name: string, pick: (r: PeerResult) => number | undefined, unit: string): [string, string, string, string] =>
     [name, figure(pick(l2lb), unit), figure(pick(metallb), unit), ratio(pick(l2lb), pick(metallb))];
   const addresses = (r: PeerResult): string => (r.massAddresses === undefined ? '' : `; ${r.massAddresses.join(', ')} addresses`);
@@ -642,8 +665,8 @@ export function table(l2lb: PeerResult, metallb: PeerResult): Array<[string, str
     row('speaker SIGTERM → longest silence, ARP', (r) => r.sigterm?.silenceMs, 'sigterm', (r) => heirs(r.sigterm)),
     row('speaker SIGTERM → longest silence, NDP', (r) => r.sigterm6?.silenceMs, 'sigterm', (r) => heirs(r.sigterm6)),
     lostRow('speaker SIGTERM → HTTP requests lost, IPv4 + IPv6', (r) => merged(r.sigterm, r.sigterm6), 'sigterm'),
-    row('kubectl drain → answered by another node, ARP', (r) => r.drain?.answeredMs, 'drain'),
-    row('kubectl drain → answered by another node, NDP', (r) => r.drain6?.answeredMs, 'drain'),
+    row('kubectl drain → answered by another node, ARP', (r) => r.drain?.answeredMs, 'drain', (r) => heirs(r.drain)),
+    row('kubectl drain → answered by another node, NDP', (r) => r.drain6?.answeredMs, 'drain', (r) => heirs(r.drain6)),
     row('kubectl drain → longest silence, ARP and NDP', (r) => merged(r.drain, r.drain6)?.silenceMs, 'drain'),
     lostRow('kubectl drain → HTTP requests lost, IPv4 + IPv6', (r) => merged(r.drain, r.drain6), 'drain'),
     row('node loss → each address answered elsewhere, ARP', (r) => r.nodeLossMs, 'node loss'),
