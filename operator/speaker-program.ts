@@ -198,11 +198,7 @@ export async function main(): Promise<void> {
   let started = false;
   nodes.on({
     add: () => void peers.setPeers(peerAddresses(nodes.list())),
-    update: (before, after) => {
-      void peers.setPeers(peerAddresses(nodes.list()));
-      // The cache keeps only what eligibility reads (nodeAsAnnounced): a cordon moves addresses now.
-      if (cachedContentChanged(before, after)) reconciler.nodeUpdated();
-    },
+    update: () => void peers.setPeers(peerAddresses(nodes.list())),
     delete: () => void peers.setPeers(peerAddresses(nodes.list())),
   });
   countMetric = (reason) => speakerMetrics.heartbeatDropped(reason);

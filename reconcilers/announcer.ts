@@ -103,13 +103,11 @@ export interface AnnouncerDeps {
 
 /** How long the next plan waits. A storm of changes (a thousand Services created at once) must not
  *  become a thousand full recomputes: plans are spaced by three times what the last one cost (~10 ms of
- *  CPU per 1,000 Services), so a storm takes at most a quarter of a core. An urgent plan waits only the
- *  minimum: a failover (a peer's liveness changed), and a Node changed in what eligibility reads (a
- *  cordon, a label, a taint), which is rare and moves addresses. At 10 × 5,000 on a starved machine a
- *  plan took 1–2 s: spaced by three of them, a SIGKILL was answered elsewhere after 3.9 s (p50) instead
- *  of in one plan, and a drain after up to 9.3 s. */
-export function planDelayMs(last: { lastStartMs: number; lastPlanMs: number; nowMs: number; urgent: boolean }): number {
-  const spacing = last.urgent ? MIN_INTERVAL_MS : Math.max(MIN_INTERVAL_MS, 3 * last.lastPlanMs);
+ *  CPU per 1,000 Services), so a storm takes at most a quarter of a core. A failover (a peer's liveness
+ *  changed) waits only the minimum: at 10 × 5,000 on a starved machine a plan took 1–2 s, and spaced
+ *  by three of them a SIGKILL was answered elsewhere after 3.9 s (p50) instead of in one plan. */
+export function planDelayMs(last: { lastStartMs: number; lastPlanMs: number; nowMs: number; failover: boolean }): number {
+  const spacing = last.failover ? MIN_INTERVAL_MS : Math.max(MIN_INTERVAL_MS, 3 * last.lastPlanMs);
   return Math.max(0, last.lastStartMs + spacing - last.nowMs);
 }
 
@@ -153,9 +151,8 @@ export class AnnouncerReconciler implements Reconciler {
     const listening = this.stillListening();
     if (listening > 0) return { requeueAfterMs: listening };
     // Each plan sees every change made while it waited.
-    const wait = planDelayMs({ lastStartMs: this.lastStartMs, lastPlanMs: this.lastPlanMs, nowMs: Date.now(), urgent: this.livenessChanged() || this.nodeChanged });
+    const wait = planDelayMs({ lastStartMs: this.lastStartMs, lastPlanMs: this.lastPlanMs, nowMs: Date.now(), failover: this.livenessChanged() });
     if (wait > 0) await this.pause(wait);
-    this.nodeChanged = false;
     this.lastStartMs = Date.now();
     const now = Date.now();
     const nodes = this.nodeFacts(now);
@@ -198,15 +195,6 @@ export class AnnouncerReconciler implements Reconciler {
 
   /** A peer's liveness changed: a plan waiting out the storm spacing goes now (planDelayMs). */
   urge(): void {
-    this.wake?.();
-  }
-
-  /** Set by nodeUpdated() until the next plan begins. */
-  private nodeChanged = false;
-
-  /** A Node changed in what eligibility reads: the next plan is urgent (planDelayMs). */
-  nodeUpdated(): void {
-    this.nodeChanged = true;
     this.wake?.();
   }
 
