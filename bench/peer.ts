@@ -26,7 +26,7 @@ import { census, L2Watch } from '../e2e/lab/census.js';
 import { lostRequests, percentile } from '../e2e/lab/failover.js';
 import { kubectl, kubectlApply, kubectlAsync, kubectlResult } from '../e2e/lab/kubectl.js';
 import { labDown, labPaths, labUp, type LabMode } from '../e2e/lab/lab.js';
-import { memoryOfPid, pidsInNamespace, waitFor } from '../e2e/lab/processes.js';
+import { memoryOfPid, pidsInNamespace, processesMatching, waitFor } from '../e2e/lab/processes.js';
 import { deleteAllOf, inParallel, scalePoolYaml } from '../e2e/lab/scale.js';
 import { LAB_CLIENT_NS, labNode } from '../e2e/lab/topology.js';
 import { Prober } from '../e2e/lab/wire.js';
@@ -154,18 +154,6 @@ function ingressOf(object: unknown): string {
   return (object as { status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } } }).status?.loadBalancer?.ingress?.[0]?.ip ?? '';
 }
 
-/** Every matching process on the lab's nodes (the controller's Pods have namespaces of their own, so
- *  they are found by their command line among all processes). */
-function pidsAnywhere(command: RegExp): number[] {
-  return execFileSync('ps', ['-e', '-o', 'pid='], { encoding: 'utf8' }).split('\n').map((s) => Number(s.trim())).filter((pid) => {
-    try {
-      return pid > 0 && command.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
-    } catch {
-      return false;
-    }
-  });
-}
-
 /** User plus system CPU time a process has used, in clock ticks (fields 14 and 15 of /proc/<pid>/stat,
  *  counted after the command name, which may hold spaces). */
 function cpuTicks(pid: number): number {
@@ -264,7 +252,7 @@ async function caughtUp(): Promise<number> {
 async function quiet(peer: Peer, result: PeerResult): Promise<void> {
   result.quietAfterS = Math.round((await caughtUp()) / 1000);
   const speakers = speakerPids(peer);
-  const controllers = pidsAnywhere(PROGRAM[peer].controller);
+  const controllers = processesMatching(PROGRAM[peer].controller);
   const before = new Map([...speakers, ...controllers].map((pid) => [pid, cpuTicks(pid)]));
   const from = Date.now();
   await sleep(QUIET_S * 1000);
@@ -545,7 +533,7 @@ function restarts(): number {
 
 function memory(peer: Peer, result: PeerResult): void {
   const speakers = speakerPids(peer);
-  const controllers = pidsAnywhere(PROGRAM[peer].controller);
+  const controllers = processesMatching(PROGRAM[peer].controller);
   if (speakers.length === 0 || controllers.length === 0) throw new Error(`found ${speakers.length} speakers and ${controllers.length} controllers`);
   result.speakerRssMB = Math.max(...speakers.map((pid) => memoryOfPid(pid).rssMb));
   result.controllerRssMB = Math.max(...controllers.map((pid) => memoryOfPid(pid).rssMb));
