@@ -128,6 +128,24 @@ test('bad manifests are refused at admission with their message, and no pool sta
   kubectl('delete', 'ipaddresspool', '-n', ns, 'baseline-pool');
 });
 
+test('two overlapping pools in one `kubectl apply -f`: the first is stored, the second refused naming it', async () => {
+  // kubectl sends the second object milliseconds after the first was stored, before the first's watch
+  // event reaches any informer cache: the webhook must check against what the API server holds.
+  const poolOf = (name: string, address: string): string => dump({
+    apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name, namespace: ns }, spec: { addresses: [address] },
+  });
+  const file = [poolOf('overlap-first', '10.70.0.0/24'), poolOf('overlap-second', '10.70.0.128/25')].join('---\n');
+  for (let round = 1; round <= 5; round++) {
+    const result = kubectlResult(['apply', '-f', '-'], file);
+    assert.equal(result.ok, false, `round ${round}: both pools were admitted: ${result.stdout}`);
+    assert.match(result.stderr,
+      /ipaddresspool "overlap-second": spec\.addresses\[0\] "10\.70\.0\.128\/25": overlaps ipaddresspool "overlap-first"/, `round ${round}`);
+    assert.ok(await pool('overlap-first'), `round ${round}: the first pool was stored`);
+    assert.equal(await pool('overlap-second'), undefined, `round ${round}: the second was not`);
+    kubectl('delete', 'ipaddresspool', '-n', ns, 'overlap-first', '--wait=true');
+  }
+});
+
 test('ResolvedRefs follows a referenced pool being deleted and re-created; NODES follows node labels', async () => {
   const poolYaml = ['apiVersion: metallb.io/v1beta1', 'kind: IPAddressPool',
     'metadata: {name: edge-pool, namespace: metallb-system}', 'spec: {addresses: [192.168.1.230-192.168.1.233]}', ''].join('\n');

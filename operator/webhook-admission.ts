@@ -43,6 +43,19 @@ function requestOf(body: unknown): AdmissionRequest | undefined {
   return typeof uid === 'string' ? (request as AdmissionRequest) : undefined;
 }
 
+/** Whether deciding `body` needs the pools already stored: a pool created or updated is checked
+ *  against them for overlap; nothing else reads them. */
+export function needsExistingPools(body: unknown): boolean {
+  const request = requestOf(body);
+  return request !== undefined && (request.operation === 'CREATE' || request.operation === 'UPDATE') && request.kind?.kind === 'IPAddressPool';
+}
+
+/** A refusal because the rules could not be applied (the pools to check against could not be read).
+ *  With failurePolicy Fail this is what the API server would do anyway; saying why is the difference. */
+export function admissionUnavailable(body: unknown, message: string): AdmissionReviewResponse {
+  return review({ uid: requestOf(body)?.uid ?? '', allowed: false, status: { code: 503, reason: 'ServiceUnavailable', message } });
+}
+
 /**
  * Decides one admission request. `expectedKind` is the kind the endpoint serves: a review of another kind
  * sent to it is a configuration mistake, refused rather than judged by the wrong rules.

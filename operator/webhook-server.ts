@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { IPAddressPool } from '../schemas/generated/types.js';
-import { admissionResponse, type AdmissionKind } from './webhook-admission.js';
+import { errorText } from './kit/log.js';
+import { admissionResponse, admissionUnavailable, needsExistingPools, type AdmissionKind, type AdmissionReviewResponse } from './webhook-admission.js';
 
 export const webhookPaths: Readonly<Record<string, AdmissionKind>> = {
   '/validate-metallb-io-v1beta1-ipaddresspool': 'IPAddressPool',
@@ -18,8 +19,8 @@ const maxBodyBytes = 3 * 1024 * 1024;
 export interface WebhookServerOptions {
   readonly cert: string;
   readonly key: string;
-  /** The pools as the informer cache holds them now, read once per request. */
-  readonly pools: () => readonly IPAddressPool[];
+  /** The pools stored now, read once per request that needs them; a rejection refuses the request. */
+  readonly pools: () => Promise<readonly IPAddressPool[]>;
   readonly port?: number;
   readonly host?: string;
 }
@@ -88,8 +89,19 @@ export class WebhookServer {
       } catch {
         body = undefined; // answered below as a bad request
       }
-      const answer = admissionResponse(body, this.options.pools(), kind);
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+      void this.answer(body, kind).then((answer) => {
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+      });
     });
+  }
+
+  private async answer(body: unknown, kind: AdmissionKind): Promise<AdmissionReviewResponse> {
+    if (!needsExistingPools(body)) return admissionResponse(body, [], kind);
+    try {
+      return admissionResponse(body, await this.options.pools(), kind);
+    } catch (error) {
+      return admissionUnavailable(body,
+        `cannot check this IPAddressPool against the others: listing IPAddressPools failed: ${errorText(error)}; nothing was stored, try again`);
+    }
   }
 }

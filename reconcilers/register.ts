@@ -89,7 +89,8 @@ export function registerControllerReconcilers(manager: Manager, options: Control
       .watches(configurations, (c) => (c.metadata.name === 'metallb-webhook-configuration' ? webhookKey() : []))
       .build(logger, webhookKey));
     // Every replica serves admission, leader or not: the webhook Service routes to any of them.
-    const serving = new WebhookServing(secrets, pools, { port: options.webhookPort, host: options.webhookHost }, logger);
+    const storedPools = async (signal: AbortSignal): Promise<IPAddressPool[]> => (await client.list<IPAddressPool>(IPAddressPools, options.namespace, undefined, signal)).items;
+    const serving = new WebhookServing(secrets, storedPools, { port: options.webhookPort, host: options.webhookHost }, logger);
     manager.onShutdown(() => serving.stop());
   }
 

@@ -6,8 +6,6 @@ import { FakeApi } from '../operator/kit/testkit/fake-api.js';
 import { Informer } from '../operator/kit/informer.js';
 import { silentLogger } from '../operator/kit/log.js';
 import { Secrets } from '../operator/kit/resources.js';
-import { IPAddressPools } from '../schemas/resources.js';
-import type { IPAddressPool } from '../schemas/generated/types.js';
 import { generateWebhookCertificates, type WebhookCertificates } from '../operator/webhook-certs.js';
 import {
   applyStep, bundleCertificates, bundleText, certificatesFromSecret, desiredBundle, nextRotationStep, renewalTime, secretData,
@@ -175,8 +173,7 @@ test('a webhook port that cannot be bound is logged and retried, never an unhand
   api.put({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'metallb-system', name: WEBHOOK_CERT_SECRET }, data } as Secret);
   api.put({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'metallb-system', name: 'impostor' }, data } as Secret);
   const secrets = new Informer<Secret>(api, Secrets, { namespace: 'metallb-system' });
-  const pools = new Informer<IPAddressPool>(new FakeApi(IPAddressPools), IPAddressPools);
-  const serving = new WebhookServing(secrets, pools, { port, host: '127.0.0.1' }, silentLogger, { initialMs: 10, maxMs: 20, jitter: 0 });
+  const serving = new WebhookServing(secrets, async () => [], { port, host: '127.0.0.1' }, silentLogger, { initialMs: 10, maxMs: 20, jitter: 0 });
   secrets.start();
   try {
     await secrets.waitForSync();

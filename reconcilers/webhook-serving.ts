@@ -2,6 +2,12 @@
 // server starts when the Secret first appears and swaps certificates when it changes (rotation). A port
 // that cannot be bound (in use, not permitted) is logged and tried again with backoff: the replica keeps
 // running and says so, rather than dying on an unhandled rejection.
+//
+// A pool is checked for overlap against the pools the API server holds at that moment, not the informer
+// cache: `kubectl apply` of two overlapping pools back to back (one file) reaches the webhook before the
+// first one's watch event reaches the cache, and both were admitted (MetalLB reads uncached for the same
+// reason). A list that fails or outlasts its deadline refuses the pool with the reason, never admits it
+// unchecked.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, type BackoffPolicy } from '../operator/kit/backoff.js';
@@ -12,6 +18,11 @@ import type { IPAddressPool } from '../schemas/generated/types.js';
 import { certificatesFromSecret, WEBHOOK_CERT_SECRET, type Secret } from './webhook-certificates.js';
 
 const listenBackoff: BackoffPolicy = { initialMs: 1000, maxMs: 30_000, jitter: 0.2 };
+/** Half the API server's 10 s webhook timeout: a slow list is refused with its reason, not cut off. */
+export const POOL_LIST_DEADLINE_MS = 5000;
+
+/** The IPAddressPools the API server holds now; `signal` ends the list at its deadline. */
+export type PoolLister = (signal: AbortSignal) => Promise<readonly IPAddressPool[]>;
 
 export class WebhookServing {
   private server: WebhookServer | undefined;
@@ -24,7 +35,7 @@ export class WebhookServing {
 
   constructor(
     private readonly secrets: Informer<Secret>,
-    private readonly pools: Informer<IPAddressPool>,
+    private readonly listPools: PoolLister,
     private readonly listen: { port: number; host: string },
     private readonly logger: Logger,
     private readonly backoff: BackoffPolicy = listenBackoff,
@@ -55,7 +66,7 @@ export class WebhookServing {
     for (let attempt = 0; !this.stopController.signal.aborted; attempt++) {
       const certificates = this.pending;
       if (certificates === undefined) return;
-      const server = new WebhookServer({ ...certificates, pools: () => this.pools.list(), ...this.listen });
+      const server = new WebhookServer({ ...certificates, pools: () => this.storedPools(), ...this.listen });
       try {
         const port = await server.start();
         this.server = server;
@@ -69,6 +80,15 @@ export class WebhookServing {
         this.logger.error('the admission webhook cannot listen; retrying', { error: errorText(error), ...this.listen, delayMs });
         await sleep(delayMs, undefined, { signal: this.stopController.signal }).catch(() => undefined);
       }
+    }
+  }
+
+  private async storedPools(): Promise<readonly IPAddressPool[]> {
+    try {
+      return await this.listPools(AbortSignal.timeout(POOL_LIST_DEADLINE_MS));
+    } catch (error) {
+      this.logger.warn('admission: the pools to check against could not be listed; refusing', { error: errorText(error) });
+      throw error;
     }
   }
 

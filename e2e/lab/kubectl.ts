@@ -46,16 +46,16 @@ export function kubectlApply(yaml: string): void {
   if (!result.ok) throw new Error(`kubectl apply: ${result.stderr.trim()}`);
 }
 
-/** kubectlApply, retried for up to `timeoutMs` while the admission webhook cannot be reached: right
- *  after an API outage a controller replica that lost its lease exits and its kubelet restarts it, and
- *  until its Pod reads not Ready the API server may still send it admissions (502 from the egress
- *  proxy). Any other refusal throws at once. */
+/** kubectlApply, retried for up to `timeoutMs` while the admission webhook cannot be reached or cannot
+ *  list the pools to check against: right after an API outage a controller replica that lost its lease
+ *  exits and its kubelet restarts it, and until its Pod reads not Ready the API server may still send it
+ *  admissions (502 from the egress proxy). Any other refusal throws at once. */
 export async function kubectlApplyAdmitted(yaml: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const result = kubectlResult(['apply', '-f', '-'], yaml);
     if (result.ok) return;
-    if (!/failed calling webhook/.test(result.stderr) || Date.now() > deadline) throw new Error(`kubectl apply: ${result.stderr.trim()}`);
+    if (!/failed calling webhook|nothing was stored, try again/.test(result.stderr) || Date.now() > deadline) throw new Error(`kubectl apply: ${result.stderr.trim()}`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }

@@ -258,13 +258,14 @@ export class KubeClient {
     return { items, resourceVersion: list.metadata.resourceVersion, ...(next !== undefined && next !== '' ? { continue: next } : {}) };
   }
 
-  /** Every page of a list. `selectors` is a label selector, or label and field selectors. */
-  async list<T extends KubeObject>(type: ResourceType, namespace?: string, selectors?: string | Selectors): Promise<ListResult<T>> {
+  /** Every page of a list. `selectors` is a label selector, or label and field selectors; `signal`
+   *  abandons the list (e.g. at a deadline). */
+  async list<T extends KubeObject>(type: ResourceType, namespace?: string, selectors?: string | Selectors, signal?: AbortSignal): Promise<ListResult<T>> {
     const { labelSelector, fieldSelector } = typeof selectors === 'string' ? { labelSelector: selectors, fieldSelector: undefined } : selectors ?? {};
     const items: T[] = [];
     let token: string | undefined;
     for (;;) {
-      const page: ListPage<T> = await this.listPage<T>(type, { namespace, labelSelector, fieldSelector, limit: LIST_PAGE_SIZE, continue: token });
+      const page: ListPage<T> = await this.listPage<T>(type, { namespace, labelSelector, fieldSelector, limit: LIST_PAGE_SIZE, continue: token, signal });
       items.push(...page.items);
       if (page.continue === undefined) return { items, resourceVersion: page.resourceVersion };
       token = page.continue;
