@@ -4,7 +4,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { kubectl } from './kubectl.js';
-import { speakerBack, speakerPid } from './programs.js';
+import { speakerBack, speakerLog, speakerPid } from './programs.js';
 import { waitFor } from './processes.js';
 import type { L2Watch, WatchRound } from './census.js';
 import { arpOwners, type Prober, type ProbeSample } from './wire.js';
@@ -73,8 +73,10 @@ export async function failoverTrial(kind: FailoverKind, ip: string, owner: strin
   if (watch !== undefined) {
     await sleep(Math.max(0, first.t + HANDOVER_OVER_MS - Date.now()));
     const ended = Date.now();
-    servedUnannounced = lostRequests(prober.since(started).filter((s) => s.t <= ended), watch.since(started - 100), ip)
-      .filter((s) => s.node !== undefined).map((s) => `+${s.t - started} ms by ${s.node}`);
+    const rounds = watch.since(started - 100);
+    servedUnannounced = lostRequests(prober.since(started).filter((s) => s.t <= ended), rounds, ip)
+      .filter((s) => s.node !== undefined)
+      .map((s) => `+${s.t - started} ms by ${s.node} (${aroundRequest(s, rounds, ip, started, speakerLog(s.node!))})`);
   }
   // Give the owner back, and let it settle before the next trial.
   if (pid === undefined) kubectl('uncordon', owner);
@@ -87,19 +89,46 @@ export async function failoverTrial(kind: FailoverKind, ip: string, owner: strin
     ...(servedUnannounced === undefined ? {} : { servedUnannounced }) };
 }
 
+/** What the record holds around a request judged served unannounced, so that a failure can be told
+ *  apart: the watch's rounds from 40 ms before it to 80 ms after (the nodes answering each, ms after the
+ *  action), and what the answering node's speaker logged about the address during the trial. */
+export function aroundRequest(sample: ProbeSample, rounds: readonly WatchRound[], ip: string, started: number, log: string): string {
+  const near = rounds.filter((round) => round.t >= sample.t - 40 && round.t <= sample.t + 80)
+    .map((round) => `+${round.t - started} [${(round.answers.get(ip) ?? []).join(' ')}]`);
+  const said = log.split('\n').flatMap((line) => {
+    const json = line.indexOf('{');
+    if (json < 0 || !line.includes(`"ip":"${ip}"`)) return [];
+    try {
+      const record = JSON.parse(line.slice(json)) as { ts?: string; msg?: string };
+      const t = Date.parse(record.ts ?? '');
+      return t >= started - 1000 && t <= sample.t + 2000 ? [`+${t - started} ${record.msg ?? ''}`] : [];
+    } catch {
+      return [];
+    }
+  });
+  return `rounds ${near.join(', ')}; ${sample.node} logged ${said.length === 0 ? 'nothing about it' : said.join(', ')}`;
+}
+
+/** A node that answers ARP/NDP this soon after a request was announcing when it came: its reply
+ *  thread may wait that long for a CPU on a loaded machine (the reply then lands in a later round), but a
+ *  node that withdrew stays silent far longer (until it owns the address again, seconds later). */
+export const LATE_ANSWER_MS = 100;
+
 /** The requests a failover lost. The lab's kube-proxy emulation holds every address on every node (as
  *  IPVS mode does), so a request the client's stale neighbour entry sends to a node that no longer
  *  announces the address is still answered there; judged by the rule "a node serves an address only
  *  while it announces it", such a request is lost, as is one that failed. A node announces at a
- *  request's time when the prober's round before it, or the one after (the prober's resolution), saw
- *  that node answer. */
+ *  request's time when the prober's round before it, the one after (the prober's resolution), or any
+ *  round up to LATE_ANSWER_MS after it saw that node answer. */
 export function lostRequests(samples: readonly ProbeSample[], rounds: readonly WatchRound[], ip: string): ProbeSample[] {
   let next = 0;
   return samples.filter((sample) => {
     if (sample.node === undefined) return true;
     while (next < rounds.length && rounds[next]!.t <= sample.t) next++;
     const announces = (round: WatchRound | undefined): boolean => round?.answers.get(ip)?.includes(sample.node!) === true;
-    return !announces(rounds[next - 1]) && !announces(rounds[next]);
+    if (announces(rounds[next - 1]) || announces(rounds[next])) return false;
+    for (let i = next + 1; i < rounds.length && rounds[i]!.t <= sample.t + LATE_ANSWER_MS; i++) if (announces(rounds[i])) return false;
+    return true;
   });
 }
 
