@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { longestSilence, movedAway, recovery, table } from './peer.js';
+import { firstRecords, longestSilence, movedAway, recovery, table } from './peer.js';
 
 const round = (t: number, nodes: string[]): { t: number; answers: Map<string, string[]> } => ({ t, answers: new Map(nodes.length === 0 ? [] : [['10.0.0.1', nodes]]) });
 
@@ -68,5 +68,20 @@ describe('the side-by-side table', () => {
   });
   it('says not measured for a figure nobody took', () => {
     assert.equal(rows.find(([name]) => name.startsWith('node loss → all'))![1], 'not measured');
+  });
+});
+
+describe('firstRecords', () => {
+  it('gives the first record of each message about the address from a moment on, in ms after it', () => {
+    const since = Date.parse('2026-12-02T03:00:00.000Z');
+    const line = (ts: string, msg: string, ip: string): string => `${ts} stdout F {"ts":"${ts}","level":"info","msg":"${msg}","ip":"${ip}"}`;
+    const log = [
+      line('2026-12-02T02:59:59.000Z', 'announcing', '10.0.0.1'),
+      line('2026-12-02T03:00:01.250Z', 'handing over', '10.0.0.1'),
+      line('2026-12-02T03:00:01.200Z', 'announcing', '10.0.0.2'),
+      line('2026-12-02T03:00:01.750Z', 'withdrew', '10.0.0.1'),
+      line('2026-12-02T03:00:02.000Z', 'handing over', '10.0.0.1'),
+    ].join('\n');
+    assert.deepEqual(firstRecords(log, '10.0.0.1', since), ['handing over +1250', 'withdrew +1750']);
   });
 });

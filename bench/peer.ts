@@ -9,7 +9,8 @@
 //   BENCH_PEER_CREATES (Services timed from create, every other one IPv6; 10),
 //   BENCH_PEER_TRIALS (speaker SIGKILLs, and as many SIGTERMs and drains; 10), BENCH_PEER_NODE_LOSSES
 //   (nodes lost, each the one owning the most addresses left; 3), BENCH_PEER_QUIET_S (the window API
-//   writes and CPU are counted in; 60)
+//   writes and CPU are counted in; 60), BENCH_PEER_SCENARIOS (only these after the cold start, e.g.
+//   "drain"; all)
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../operator/kit/kube-client.js';
 import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
-import { Services, type KubeObject } from '../operator/kit/resources.js';
+import { Nodes, Services, type KubeObject } from '../operator/kit/resources.js';
 import { repoRoot } from '../e2e/fixtures.js';
 import { ensureBackends } from '../e2e/lab/backends.js';
 import { readAudit, readAuditTail, requestsByAgent } from '../e2e/lab/audit.js';
@@ -29,6 +30,7 @@ import { labDown, labPaths, labUp, type LabMode } from '../e2e/lab/lab.js';
 import { memoryOfPid, pidsInNamespace, processesMatching, waitFor } from '../e2e/lab/processes.js';
 import { deleteAllOf, inParallel, scalePoolYaml } from '../e2e/lab/scale.js';
 import { LAB_CLIENT_NS, labNode } from '../e2e/lab/topology.js';
+import { recordsAbout, speakerLog } from '../e2e/lab/programs.js';
 import { Prober } from '../e2e/lab/wire.js';
 import { cdfSvg, stackedSvg } from './cdf-svg.js';
 
@@ -47,6 +49,9 @@ type Peer = 'l2lb' | 'metallb';
 /** BENCH_PEER_ONLY=l2lb (or metallb) measures one system: a re-run after a change to one of them.
  *  The other's column then says "not measured", never a figure from another run. */
 const ONLY = process.env.BENCH_PEER_ONLY;
+/** BENCH_PEER_SCENARIOS=drain,crash (any of quiet, memory, create, crash, sigterm, drain, node loss)
+ *  measures only those after the cold start: a look at one scenario without the whole hour. */
+const ONLY_SCENARIOS = process.env.BENCH_PEER_SCENARIOS?.split(',').map((name) => name.trim()).filter((name) => name !== '');
 const PEERS: readonly Peer[] = (['l2lb', 'metallb'] as const).filter((peer) => ONLY === undefined || ONLY === '' || ONLY === peer);
 const MODE: Record<Peer, LabMode> = { l2lb: 'cluster', metallb: 'metallb' };
 /** Each system's programs, as their command lines show them from the host. */
@@ -403,7 +408,7 @@ async function oneOwnerAgain(ips: readonly string[]): Promise<void> {
  *  signalled speaker's restart), until the owner answers again too, since taking an address back may
  *  open a silence of its own. lab-client sends HTTP requests to both meanwhile (lostRequests()).
  *  `restore` always runs. */
-async function handovers(ips: readonly string[], ownerReturns: boolean, disrupt: (owner: string) => Promise<void>,
+async function handovers(ips: readonly string[], ownerReturns: boolean, disrupt: (owner: string) => Promise<Stamps | void>,
   restore: (owner: string, ips: readonly string[]) => Promise<void>): Promise<{ arp?: Handover; ndp?: Handover }> {
   const ips4 = ips.filter((ip) => !isV6(ip));
   const ips6 = ips.filter(isV6);
@@ -424,7 +429,7 @@ async function handovers(ips: readonly string[], ownerReturns: boolean, disrupt:
       await waitFor(`${owner} answering ${watched.join(' and ')} in the prober, and serving them`, () => watched.every((ip) =>
         watch.rounds.at(-1)?.answers.get(ip)?.[0] === owner && probers.get(ip)!.samples.at(-1)?.node === owner), 10_000, 10);
       const started = Date.now();
-      await disrupt(owner);
+      const stamps = (await disrupt(owner)) ?? {};
       // A drained owner's speaker keeps running: its answer after a round the prober missed is no
       // recovery, only another node's is (in the run at 4a99b50 every drain trial of both systems
       // "recovered" that way, so that row timed a missed round, not the move).
@@ -442,6 +447,7 @@ async function handovers(ips: readonly string[], ownerReturns: boolean, disrupt:
       }
       await sleep(1000);
       const ended = Date.now();
+      if (Object.keys(stamps).length > 0) log(`trial ${trial + 1}: ${timeline(stamps, started, watched, owner, recovered)}`);
       for (const ip of watched) {
         const rounds = watch.since(started);
         const samples = probers.get(ip)!.since(started).filter((s) => s.t <= ended);
@@ -466,10 +472,54 @@ function signalSpeaker(peer: Peer, signal: NodeJS.Signals): (owner: string) => P
   };
 }
 
+/** Moments in a trial (absolute ms), by what happened then. */
+type Stamps = Record<string, number>;
+
+/** Where a trial's time went: its stamps, what each node's speaker logged about the watched addresses
+ *  (the first record of each kind, by node), and when the prober first saw them answered elsewhere; all
+ *  in ms after the fault. */
+function timeline(stamps: Stamps, started: number, ips: readonly string[], owner: string,
+  recovered: (ip: string) => { t: number; by: string } | undefined): string {
+  const parts = Object.entries(stamps).map(([what, t]) => `${what} +${t - started}`);
+  for (const ip of ips) {
+    const back = recovered(ip);
+    const nodes = back === undefined ? [owner] : [owner, back.by];
+    const said = nodes.flatMap((node) => firstRecords(speakerLog(node), ip, started).map((record) => `${node} ${record}`));
+    parts.push(`${ip}: ${said.join(', ') || 'nothing logged'}; prober saw ${back === undefined ? 'no move' : `${back.by} +${back.t - started}`}`);
+  }
+  return parts.join('; ');
+}
+
+/** The first record of each message about `ip` logged from `since` on, as "message +ms". */
+export function firstRecords(log: string, ip: string, since: number): string[] {
+  const first = new Map<string, number>();
+  for (const { t, msg } of recordsAbout(log, ip)) if (t >= since && !first.has(msg)) first.set(msg, t);
+  return [...first].sort((a, b) => a[1] - b[1]).map(([msg, t]) => `${msg} +${t - since}`);
+}
+
 /** `kubectl drain` (cordon, then evict the node's Pods but the speaker's) → the address answered by
- *  another node; the node is uncordoned after. Asynchronous, so the prober's rounds keep being read. */
-async function drain(owner: string): Promise<void> {
-  await kubectlAsync('drain', owner, '--ignore-daemonsets', '--force', '--grace-period=1', '--timeout=60s');
+ *  another node; the node is uncordoned after. Asynchronous, so the prober's rounds keep being read.
+ *  Stamps when the cordon was stored and when kubectl returned. */
+function drainWith(client: KubeClient): (owner: string) => Promise<Stamps> {
+  return async (owner) => {
+    const stamps: Stamps = {};
+    const done = new AbortController();
+    const cordoned = (async () => {
+      while (!done.signal.aborted) {
+        const node = await client.get<{ spec?: { unschedulable?: boolean } }>(Nodes, undefined, owner).catch(() => undefined);
+        if (node?.spec?.unschedulable === true) {
+          stamps['cordon stored'] = Date.now();
+          return;
+        }
+        await sleep(20);
+      }
+    })();
+    await kubectlAsync('drain', owner, '--ignore-daemonsets', '--force', '--grace-period=1', '--timeout=60s');
+    stamps['kubectl drain returned'] = Date.now();
+    done.abort();
+    await cordoned;
+    return stamps;
+  };
 }
 
 async function uncordon(owner: string, ips: readonly string[]): Promise<void> {
@@ -571,19 +621,25 @@ async function measure(peer: Peer): Promise<PeerResult> {
     const { ips } = prepared;
     result.prepareMs = prepared.speakersStartedMs;
     log(`${peer}: speakers started with ${SERVICES} Services present: all answered after ${result.prepareMs} ms`);
-    await timed(result, 'quiet', async () => quiet(peer, result));
+    // A scenario left out says so, like one that failed: never an older figure.
+    const wanted = (scenario: string): boolean => {
+      if (ONLY_SCENARIOS === undefined || ONLY_SCENARIOS.includes(scenario)) return true;
+      result.errors[scenario] = `not in this run (BENCH_PEER_SCENARIOS=${ONLY_SCENARIOS.join(',')})`;
+      return false;
+    };
+    if (wanted('quiet')) await timed(result, 'quiet', async () => quiet(peer, result));
     log(`${peer}: quiet ${QUIET_S} s, from ${result.quietAfterS ?? '-'} s after the last change: ${result.speakerWritesPerNodePerS ?? '-'} writes/s per node, speaker ${result.speakerCpuMillicores ?? '-'}m CPU, controller ${result.controllerCpuMillicores ?? '-'}m`);
-    await timed(result, 'memory', async () => memory(peer, result));
-    await timed(result, 'create', async () => creates(client, result));
+    if (wanted('memory')) await timed(result, 'memory', async () => memory(peer, result));
+    if (wanted('create')) await timed(result, 'create', async () => creates(client, result));
     log(`${peer}: create → ingress p99 ${result.createToIngressMs?.p99 ?? '-'} ms, → first answer p99 ${result.createToAnswerMs?.p99 ?? '-'} ms`);
     await timed(result, 'restarts', async () => (result.restarts = restarts()));
-    await timed(result, 'crash', async () => ({ arp: result.crash, ndp: result.crash6 } = await handovers(ips, true, signalSpeaker(peer, 'SIGKILL'), freshSpeaker)));
+    if (wanted('crash')) await timed(result, 'crash', async () => ({ arp: result.crash, ndp: result.crash6 } = await handovers(ips, true, signalSpeaker(peer, 'SIGKILL'), freshSpeaker)));
     log(`${peer}: speaker SIGKILL → answered again: p50 ${result.crash?.answeredMs?.p50 ?? '-'} ms, p99 ${result.crash?.answeredMs?.p99 ?? '-'} ms`);
-    await timed(result, 'sigterm', async () => ({ arp: result.sigterm, ndp: result.sigterm6 } = await handovers(ips, true, signalSpeaker(peer, 'SIGTERM'), freshSpeaker)));
+    if (wanted('sigterm')) await timed(result, 'sigterm', async () => ({ arp: result.sigterm, ndp: result.sigterm6 } = await handovers(ips, true, signalSpeaker(peer, 'SIGTERM'), freshSpeaker)));
     log(`${peer}: speaker SIGTERM → silence p99 ${result.sigterm?.silenceMs.p99 ?? '-'} ms`);
-    await timed(result, 'drain', async () => ({ arp: result.drain, ndp: result.drain6 } = await handovers(ips, false, drain, uncordon)));
+    if (wanted('drain')) await timed(result, 'drain', async () => ({ arp: result.drain, ndp: result.drain6 } = await handovers(ips, false, drainWith(client), uncordon)));
     log(`${peer}: drain → answered elsewhere p99 ${result.drain?.answeredMs?.p99 ?? '-'} ms`);
-    const owners = await timed(result, 'node loss', async () => settle(ips));
+    const owners = wanted('node loss') ? await timed(result, 'node loss', async () => settle(ips)) : undefined;
     if (owners !== undefined) await timed(result, 'node loss', async () => nodeLosses(ips, owners, result));
     log(`${peer}: node loss → answered elsewhere p99 ${result.nodeLossMs?.p99 ?? '-'} ms; all of a node's addresses p99 ${result.massFailoverMs?.p99 ?? '-'} ms`);
   } finally {
@@ -672,7 +728,7 @@ export function table(l2lb: PeerResult, metallb: PeerResult): Array<[string, str
   ];
 }
 
-const SCENARIOS: ReadonlyArray<[string, (r: PeerResult) => Distribution | undefined]> = [
+const CHARTS: ReadonlyArray<[string, (r: PeerResult) => Distribution | undefined]> = [
   ['Speaker SIGKILL → address answered again (ARP and NDP)', (r) => merged(r.crash, r.crash6)?.answeredMs],
   ['Speaker SIGTERM → longest silence (ARP and NDP)', (r) => merged(r.sigterm, r.sigterm6)?.silenceMs],
   ['kubectl drain → answered by another node (ARP and NDP)', (r) => merged(r.drain, r.drain6)?.answeredMs],
@@ -694,7 +750,7 @@ async function main(): Promise<void> {
   writeFileSync(join(repoRoot, 'bench', 'results-peer.json'), JSON.stringify({ measuredAt, nodes: NODES, services: SERVICES, creates: CREATES, trials: TRIALS, nodeLosses: NODE_LOSSES, quietS: QUIET_S,
     v6Services: V6_SERVICES, requestMs: REQUEST_MS,
     method: 'e2e/probe/l2probe.py watch in lab-client every 5 ms (ARP and NDP) and e2e/lab/probe.ts HTTP every 10 ms; both systems from their own images on the cluster lab', results }, null, 2));
-  const charts = SCENARIOS.flatMap(([title, pick]) => {
+  const charts = CHARTS.flatMap(([title, pick]) => {
     const series = PEERS.flatMap((peer) => {
       const d = results[peer] === undefined ? undefined : pick(results[peer]!);
       return d === undefined ? [] : [{ name: peer === 'l2lb' ? 'l2lb' : 'MetalLB v0.15.2', values: d.values }];

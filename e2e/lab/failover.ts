@@ -4,7 +4,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { kubectl } from './kubectl.js';
-import { speakerBack, speakerLog, speakerPid } from './programs.js';
+import { recordsAbout, speakerBack, speakerLog, speakerPid } from './programs.js';
 import { waitFor } from './processes.js';
 import type { L2Watch, WatchRound } from './census.js';
 import { arpOwners, type Prober, type ProbeSample } from './wire.js';
@@ -95,17 +95,8 @@ export async function failoverTrial(kind: FailoverKind, ip: string, owner: strin
 export function aroundRequest(sample: ProbeSample, rounds: readonly WatchRound[], ip: string, started: number, log: string): string {
   const near = rounds.filter((round) => round.t >= sample.t - 40 && round.t <= sample.t + 80)
     .map((round) => `+${round.t - started} [${(round.answers.get(ip) ?? []).join(' ')}]`);
-  const said = log.split('\n').flatMap((line) => {
-    const json = line.indexOf('{');
-    if (json < 0 || !line.includes(`"ip":"${ip}"`)) return [];
-    try {
-      const record = JSON.parse(line.slice(json)) as { ts?: string; msg?: string };
-      const t = Date.parse(record.ts ?? '');
-      return t >= started - 1000 && t <= sample.t + 2000 ? [`+${t - started} ${record.msg ?? ''}`] : [];
-    } catch {
-      return [];
-    }
-  });
+  const said = recordsAbout(log, ip).filter((record) => record.t >= started - 1000 && record.t <= sample.t + 2000)
+    .map((record) => `+${record.t - started} ${record.msg}`);
   return `rounds ${near.join(', ')}; ${sample.node} logged ${said.length === 0 ? 'nothing about it' : said.join(', ')}`;
 }
 

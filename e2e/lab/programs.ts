@@ -61,6 +61,22 @@ export function speakerLog(node: string): string {
   }).join('\n');
 }
 
+/** The records of a speaker's log (speakerLog(); a kubelet's log lines carry a prefix before the JSON)
+ *  that name `ip`, with their time. */
+export function recordsAbout(log: string, ip: string): Array<{ t: number; msg: string }> {
+  return log.split('\n').flatMap((line) => {
+    const json = line.indexOf('{');
+    if (json < 0 || !line.includes(`"ip":"${ip}"`)) return [];
+    try {
+      const record = JSON.parse(line.slice(json)) as { ts?: unknown; msg?: unknown };
+      const t = typeof record.ts === 'string' ? Date.parse(record.ts) : Number.NaN;
+      return Number.isFinite(t) && typeof record.msg === 'string' ? [{ t, msg: record.msg }] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 const PAUSED = 'l2lb-e2e/speakers-paused';
 
 /** Stops every speaker gracefully and keeps them stopped: the lab's processes (SIGTERM), or the speaker
