@@ -43,7 +43,10 @@ describe('the longest silence at an address', () => {
 
 describe('the side-by-side table', () => {
   const measured = { errors: {}, crash: { answeredMs: { samples: 2, p50: 50, p99: 100, values: [50, 100] }, silenceMs: { samples: 2, p50: 0, p99: 0, values: [0, 0] }, moved: 2, restarted: 0, stayed: 0, silent: 0, requests: 40, lost: [0, 3] },
-    drain: { answeredMs: { samples: 1, p50: 180, p99: 180, values: [180] }, silenceMs: { samples: 1, p50: 0, p99: 0, values: [0] }, moved: 1, restarted: 0, stayed: 0, silent: 0, requests: 30, lost: [0] },
+    drain: { answeredMs: { samples: 1, p50: 180, p99: 180, values: [180] }, answeredAfterCordonMs: { samples: 1, p50: 80, p99: 80, values: [80] },
+      silenceMs: { samples: 1, p50: 0, p99: 0, values: [0] }, moved: 1, restarted: 0, stayed: 0, silent: 0, requests: 30, lost: [0] },
+    drain6: { answeredMs: { samples: 1, p50: 150, p99: 150, values: [150] }, answeredAfterCordonMs: { samples: 1, p50: 60, p99: 60, values: [60] },
+      silenceMs: { samples: 1, p50: 0, p99: 0, values: [0] }, moved: 1, restarted: 0, stayed: 0, silent: 0, requests: 30, lost: [0] },
     speakerRssMB: 90 };
   const failed = { errors: { crash: 'no metallb speaker process in lab-node-2' }, speakerRssMB: 60,
     // MetalLB keeps announcing from a drained node: trials that never moved, with their silence and losses.
@@ -60,8 +63,12 @@ describe('the side-by-side table', () => {
   it('says how trials that never resolved ended, and still counts their silences and lost requests', () => {
     assert.deepEqual(rows.find(([name]) => name.startsWith('kubectl drain → answered by another node, ARP'))!.slice(1),
       ['180 / 180 ms (n=1); moved 1, restarted 0', 'no trial; moved 0, restarted 0; after 30 s: 2 still with the owner', '–']);
-    assert.deepEqual(rows.find(([name]) => name.startsWith('kubectl drain → longest silence'))!.slice(1), ['0 / 0 ms (n=1)', '0 / 40 ms (n=2)', '0.00×']);
-    assert.deepEqual(rows.find(([name]) => name.startsWith('kubectl drain → HTTP requests lost'))!.slice(1), ['0 of 30 (most in one trial: 0)', '4 of 60 (most in one trial: 4)', '0.00×']);
+    assert.deepEqual(rows.find(([name]) => name.startsWith('kubectl drain → longest silence'))!.slice(1), ['0 / 0 ms (n=2)', '0 / 40 ms (n=2)', '0.00×']);
+    assert.deepEqual(rows.find(([name]) => name.startsWith('kubectl drain → HTTP requests lost'))!.slice(1), ['0 of 60 (most in one trial: 0)', '4 of 60 (most in one trial: 4)', '0.00×']);
+  });
+  it('times a drain from the cordon stored too, ARP and NDP together; a drain that never moved has no such time', () => {
+    assert.deepEqual(rows.find(([name]) => name.startsWith('kubectl drain: cordon stored → answered'))!.slice(1), ['60 / 80 ms (n=2); moved 2, restarted 0',
+      'no trial; moved 0, restarted 0; after 30 s: 2 still with the owner', '–']);
   });
   it('gives the ratio of l2lb to MetalLB', () => {
     assert.deepEqual(rows.find(([name]) => name.startsWith('speaker RSS')), ['speaker RSS (largest)', '90 MB', '60 MB', '1.50×']);

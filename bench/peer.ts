@@ -72,6 +72,9 @@ interface Handover {
   /** Signal or drain → the address answered again (recovery()), over the trials in which it was
    *  (undefined when none was: see stayed and silent). */
   readonly answeredMs: Distribution | undefined;
+  /** A drain: from the cordon stored (kubectl takes seconds to get there on a starved machine, the same
+   *  for either system) to the address answered by another node. */
+  readonly answeredAfterCordonMs?: Distribution;
   /** The longest stretch in which nobody answered, per trial (0 when another node answered first). */
   readonly silenceMs: Distribution;
   /** How each trial ended: another node took the address, or the owner's restarted speaker did. */
@@ -369,6 +372,7 @@ const REQUEST_MS = 10;
 /** One trial's figures at one address. */
 interface TrialAt {
   readonly answeredMs: number | undefined;
+  readonly answeredAfterCordonMs?: number;
   readonly silenceMs: number;
   readonly heir: 'moved' | 'restarted' | 'stayed' | 'silent';
   readonly requests: number;
@@ -378,9 +382,11 @@ interface TrialAt {
 function handover(trials: readonly TrialAt[]): Handover | undefined {
   if (trials.length === 0) return undefined;
   const answered = trials.flatMap((t) => (t.answeredMs === undefined ? [] : [t.answeredMs]));
+  const afterCordon = trials.flatMap((t) => (t.answeredAfterCordonMs === undefined ? [] : [t.answeredAfterCordonMs]));
   const count = (heir: TrialAt['heir']): number => trials.filter((t) => t.heir === heir).length;
   return {
     answeredMs: answered.length === 0 ? undefined : distribution(answered), silenceMs: distribution(trials.map((t) => t.silenceMs)),
+    ...(afterCordon.length === 0 ? {} : { answeredAfterCordonMs: distribution(afterCordon) }),
     moved: count('moved'), restarted: count('restarted'), stayed: count('stayed'), silent: count('silent'),
     requests: trials.reduce((sum, t) => sum + t.requests, 0), lost: trials.map((t) => t.lost),
   };
@@ -453,7 +459,9 @@ async function handovers(ips: readonly string[], ownerReturns: boolean, disrupt:
         const samples = probers.get(ip)!.since(started).filter((s) => s.t <= ended);
         const back = recovered(ip);
         const heir = back !== undefined ? (back.by === owner ? 'restarted' : 'moved') : (rounds.at(-1)?.answers.get(ip)?.length ?? 0) > 0 ? 'stayed' : 'silent';
+        const cordoned = stamps[CORDON_STORED];
         (isV6(ip) ? ndp : arp).push({ answeredMs: back === undefined ? undefined : back.t - started, silenceMs: longestSilence(rounds, ip), heir,
+          ...(heir === 'moved' && cordoned !== undefined ? { answeredAfterCordonMs: back!.t - cordoned } : {}),
           requests: samples.length, lost: lostRequests(samples, rounds, ip).length });
       }
     } finally {
@@ -474,6 +482,7 @@ function signalSpeaker(peer: Peer, signal: NodeJS.Signals): (owner: string) => P
 
 /** Moments in a trial (absolute ms), by what happened then. */
 type Stamps = Record<string, number>;
+const CORDON_STORED = 'cordon stored';
 
 /** Where a trial's time went: its stamps, what each node's speaker logged about the watched addresses
  *  (the first record of each kind, by node), and when the prober first saw them answered elsewhere; all
@@ -508,7 +517,7 @@ function drainWith(client: KubeClient): (owner: string) => Promise<Stamps> {
       while (!done.signal.aborted) {
         const node = await client.get<{ spec?: { unschedulable?: boolean } }>(Nodes, undefined, owner).catch(() => undefined);
         if (node?.spec?.unschedulable === true) {
-          stamps['cordon stored'] = Date.now();
+          stamps[CORDON_STORED] = Date.now();
           return;
         }
         await sleep(20);
@@ -688,6 +697,8 @@ export function table(l2lb: PeerResult, metallb: PeerResult): Array<[string, str
   };
   const plain = (name: string, pick: (r: PeerResult) => number | undefined, unit: string): [string, string, string, string] =>
     [name, figure(pick(l2lb), unit), figure(pick(metallb), unit), ratio(pick(l2lb), pick(metallb))];
+  const both = (a: Distribution | undefined, b: Distribution | undefined): Distribution | undefined =>
+    (a === undefined || b === undefined ? a ?? b : distribution([...a.values, ...b.values]));
   const addresses = (r: PeerResult): string => (r.massAddresses === undefined ? '' : `; ${r.massAddresses.join(', ')} addresses`);
   const prepared = (r: PeerResult): number | undefined => (r.prepareMs === undefined ? undefined : Math.round(r.prepareMs / 100) / 10);
   const lostRow = (name: string, pick: (r: PeerResult) => Handover | undefined, scenario: string): [string, string, string, string] => {
@@ -711,6 +722,8 @@ export function table(l2lb: PeerResult, metallb: PeerResult): Array<[string, str
     lostRow('speaker SIGTERM → HTTP requests lost, IPv4 + IPv6', (r) => merged(r.sigterm, r.sigterm6), 'sigterm'),
     row('kubectl drain → answered by another node, ARP', (r) => r.drain?.answeredMs, 'drain', (r) => heirs(r.drain)),
     row('kubectl drain → answered by another node, NDP', (r) => r.drain6?.answeredMs, 'drain', (r) => heirs(r.drain6)),
+    row('kubectl drain: cordon stored → answered by another node, ARP and NDP', (r) => both(r.drain?.answeredAfterCordonMs, r.drain6?.answeredAfterCordonMs), 'drain',
+      (r) => heirs(merged(r.drain, r.drain6))),
     row('kubectl drain → longest silence, ARP and NDP', (r) => merged(r.drain, r.drain6)?.silenceMs, 'drain'),
     lostRow('kubectl drain → HTTP requests lost, IPv4 + IPv6', (r) => merged(r.drain, r.drain6), 'drain'),
     row('node loss → each address answered elsewhere, ARP', (r) => r.nodeLossMs, 'node loss'),
