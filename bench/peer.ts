@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../operator/kit/kube-client.js';
 import { loadKubeConfig } from '../operator/kit/kubeconfig.js';
-import { Nodes, Services, type KubeObject } from '../operator/kit/resources.js';
+import { EndpointSlices, Nodes, Services, type KubeObject } from '../operator/kit/resources.js';
 import { repoRoot } from '../e2e/fixtures.js';
 import { ensureBackends } from '../e2e/lab/backends.js';
 import { readAudit, readAuditTail, requestsByAgent } from '../e2e/lab/audit.js';
@@ -298,18 +298,31 @@ async function creates(client: KubeClient, result: PeerResult): Promise<void> {
     const ip = ipv6 ? `fd00:1::5:ff${(i + 16).toString(16)}` : `10.220.60.${10 + i}`;
     const name = `probe-${i}`;
     const watch = new L2Watch([ip], { intervalMs: 5 });
+    const stamps: Stamps = {};
+    const done = new AbortController();
     try {
       await waitFor('the prober to start', () => watch.rounds.length > 0, 10_000, 10);
       const started = Date.now();
+      // Where a create's time goes: its EndpointSlice (kube-controller-manager's, or the lab's for IPv6),
+      // its address, then the speakers' plans (timeline()).
+      const sliced = stampWhen(stamps, 'EndpointSlice stored', async () =>
+        (await client.list(EndpointSlices, NS, `kubernetes.io/service-name=${name}`)).items.length > 0, done.signal);
       await client.apply(Services, serviceObject(name, { ip, ipv6 }), 'bench-peer');
       if (ipv6) await labEndpoints(client, name);
       // Two minutes: in two runs at 10 × 5,000, MetalLB's controller had not assigned the first one
       // an address after 30 s, and a figure says more than "not measured".
       await waitFor(`${name}'s address`, async () => ingressOf(await client.get(Services, NS, name)) === ip, 120_000, 5);
       toIngress.push(Date.now() - started);
+      stamps['address in status'] = Date.now();
       await waitFor(`${ip} answered`, () => watch.since(started).some((round) => (round.answers.get(ip)?.length ?? 0) > 0), 30_000, 5);
-      (ipv6 ? toAnswer6 : toAnswer).push(watch.since(started).find((round) => (round.answers.get(ip)?.length ?? 0) > 0)!.t - started);
+      const first = watch.since(started).find((round) => (round.answers.get(ip)?.length ?? 0) > 0)!;
+      (ipv6 ? toAnswer6 : toAnswer).push(first.t - started);
+      done.abort();
+      await sliced;
+      const by = first.answers.get(ip)![0]!;
+      log(`create ${i + 1}: ${timeline(stamps, started, [ip], by, () => ({ t: first.t, by }))}`);
     } finally {
+      done.abort();
       await watch.stop();
     }
   }
@@ -492,7 +505,7 @@ function timeline(stamps: Stamps, started: number, ips: readonly string[], owner
   const parts = Object.entries(stamps).map(([what, t]) => `${what} +${t - started}`);
   for (const ip of ips) {
     const back = recovered(ip);
-    const nodes = back === undefined ? [owner] : [owner, back.by];
+    const nodes = back === undefined || back.by === owner ? [owner] : [owner, back.by];
     const said = nodes.flatMap((node) => firstRecords(speakerLog(node), ip, started).map((record) => `${node} ${record}`));
     parts.push(`${ip}: ${said.join(', ') || 'nothing logged'}; prober saw ${back === undefined ? 'no move' : `${back.by} +${back.t - started}`}`);
   }
@@ -513,22 +526,26 @@ function drainWith(client: KubeClient): (owner: string) => Promise<Stamps> {
   return async (owner) => {
     const stamps: Stamps = {};
     const done = new AbortController();
-    const cordoned = (async () => {
-      while (!done.signal.aborted) {
-        const node = await client.get<{ spec?: { unschedulable?: boolean } }>(Nodes, undefined, owner).catch(() => undefined);
-        if (node?.spec?.unschedulable === true) {
-          stamps[CORDON_STORED] = Date.now();
-          return;
-        }
-        await sleep(20);
-      }
-    })();
+    const cordoned = stampWhen(stamps, CORDON_STORED, async () =>
+      (await client.get<{ spec?: { unschedulable?: boolean } }>(Nodes, undefined, owner)).spec?.unschedulable === true, done.signal);
     await kubectlAsync('drain', owner, '--ignore-daemonsets', '--force', '--grace-period=1', '--timeout=60s');
     stamps['kubectl drain returned'] = Date.now();
     done.abort();
     await cordoned;
     return stamps;
   };
+}
+
+/** Stamps `what` in `stamps` when `happened` first holds, asked every 20 ms until `signal` aborts (a
+ *  failed ask counts as not yet). */
+async function stampWhen(stamps: Stamps, what: string, happened: () => Promise<boolean>, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    if (await happened().catch(() => false)) {
+      stamps[what] = Date.now();
+      return;
+    }
+    await sleep(20);
+  }
 }
 
 async function uncordon(owner: string, ips: readonly string[]): Promise<void> {
