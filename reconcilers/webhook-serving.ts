@@ -4,10 +4,10 @@
 // running and says so, rather than dying on an unhandled rejection.
 //
 // A pool is checked for overlap against the pools the API server holds at that moment, not the informer
-// cache: `kubectl apply` of two overlapping pools back to back (one file) reaches the webhook before the
-// first one's watch event reaches the cache, and both were admitted (MetalLB reads uncached for the same
-// reason). A list that fails or outlasts its deadline refuses the pool with the reason, never admits it
-// unchecked.
+// cache: after an API outage a replica's cache lags by its informers' restart backoff, and right after a
+// restart it may serve before the cache is filled; an overlapping pool was admitted in that window
+// (MetalLB reads uncached too). A list that fails or outlasts its deadline refuses the pool with the
+// reason, never admits it unchecked.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, type BackoffPolicy } from '../operator/kit/backoff.js';
