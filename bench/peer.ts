@@ -528,10 +528,13 @@ function drainWith(client: KubeClient): (owner: string) => Promise<Stamps> {
     const done = new AbortController();
     const cordoned = stampWhen(stamps, CORDON_STORED, async () =>
       (await client.get<{ spec?: { unschedulable?: boolean } }>(Nodes, undefined, owner)).spec?.unschedulable === true, done.signal);
-    await kubectlAsync('drain', owner, '--ignore-daemonsets', '--force', '--grace-period=1', '--timeout=60s');
-    stamps['kubectl drain returned'] = Date.now();
-    done.abort();
-    await cordoned;
+    try {
+      await kubectlAsync('drain', owner, '--ignore-daemonsets', '--force', '--grace-period=1', '--timeout=60s');
+      stamps['kubectl drain returned'] = Date.now();
+    } finally {
+      done.abort(); // a drain that failed stops the polling too
+      await cordoned;
+    }
     return stamps;
   };
 }
