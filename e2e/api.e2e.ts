@@ -129,8 +129,9 @@ test('bad manifests are refused at admission with their message, and no pool sta
 });
 
 test('two overlapping pools in one `kubectl apply -f`: the first is stored, the second refused naming it', async () => {
-  // kubectl sends the second object milliseconds after the first was stored, before the first's watch
-  // event reaches any informer cache: the webhook must check against what the API server holds.
+  // kubectl sends the second object milliseconds after the first was stored; on a loaded machine that
+  // can be before the first's watch event reaches an informer cache, so the webhook checks against what
+  // the API server holds (the cache's real lag, after an outage, is api-outage.e2e's).
   const poolOf = (name: string, address: string): string => dump({
     apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name, namespace: ns }, spec: { addresses: [address] },
   });
