@@ -46,6 +46,10 @@ export function kubectlApply(yaml: string): void {
   if (!result.ok) throw new Error(`kubectl apply: ${result.stderr.trim()}`);
 }
 
+/** A refusal that is no judgement of the object: the webhook not reachable yet, or unable to list the
+ *  pools to check against. Worth the same request again. */
+export const ADMISSION_NOT_DECIDED = /failed calling webhook|nothing was stored, try again/;
+
 /** kubectlApply, retried for up to `timeoutMs` while the admission webhook cannot be reached or cannot
  *  list the pools to check against: right after an API outage a controller replica that lost its lease
  *  exits and its kubelet restarts it, and until its Pod reads not Ready the API server may still send it
@@ -55,7 +59,7 @@ export async function kubectlApplyAdmitted(yaml: string, timeoutMs = 60_000): Pr
   for (;;) {
     const result = kubectlResult(['apply', '-f', '-'], yaml);
     if (result.ok) return;
-    if (!/failed calling webhook|nothing was stored, try again/.test(result.stderr) || Date.now() > deadline) throw new Error(`kubectl apply: ${result.stderr.trim()}`);
+    if (!ADMISSION_NOT_DECIDED.test(result.stderr) || Date.now() > deadline) throw new Error(`kubectl apply: ${result.stderr.trim()}`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
